@@ -1,0 +1,16 @@
+"""Assemble /api/v1 from each domain's router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from siyu.commerce.api import router as commerce_router
+from siyu.customers.api import router as customers_router
+from siyu.imports.api import router as imports_router
+from siyu.org.api import router as org_router
+
+api_router = APIRouter()
+api_router.include_router(org_router)
+api_router.include_router(customers_router)
+api_router.include_router(commerce_router)
+api_router.include_router(imports_router)

@@ -1,0 +1,1 @@
+"""Commerce: orders, store visits, referrals, members and points."""

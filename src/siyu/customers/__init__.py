@@ -1,0 +1,1 @@
+"""Customers: identities, channel memberships, tags, sources."""

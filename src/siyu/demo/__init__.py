@@ -1,0 +1,1 @@
+"""The synthetic demo brand behind `siyu demo` / `make demo`."""

@@ -1,0 +1,1 @@
+"""Importers: CSV/XLSX files into customers, orders and chat messages (orchestrates several domains)."""

@@ -1,0 +1,68 @@
+"""ORM models, one module per aggregate, re-exported here."""
+
+from siyu.models.commerce import Order, OrderLine, Referral, StoreVisit
+from siyu.models.customers import (
+    ChannelMembership,
+    ChatGroup,
+    Customer,
+    CustomerIdentity,
+    CustomerTag,
+    Tag,
+    TagGroup,
+)
+from siyu.models.engagement import AuditLog, ChatMessage, Event, ImportJob, StaffTask
+from siyu.models.enums import (
+    AcquisitionSource,
+    Channel,
+    IdentityKind,
+    ImportKind,
+    ImportStatus,
+    LeaveReason,
+    LifecycleStage,
+    MessageDirection,
+    OrderChannel,
+    OrderStatus,
+    OrgUnitKind,
+    StaffStatus,
+    TagAppliedBy,
+    TaskStatus,
+)
+from siyu.models.org import Account, ApiToken, OrgUnit, Staff, StaffRole
+
+__all__ = [
+    "Account",
+    "AcquisitionSource",
+    "ApiToken",
+    "AuditLog",
+    "Channel",
+    "ChannelMembership",
+    "ChatGroup",
+    "ChatMessage",
+    "Customer",
+    "CustomerIdentity",
+    "CustomerTag",
+    "Event",
+    "IdentityKind",
+    "ImportJob",
+    "ImportKind",
+    "ImportStatus",
+    "LeaveReason",
+    "LifecycleStage",
+    "MessageDirection",
+    "Order",
+    "OrderChannel",
+    "OrderLine",
+    "OrderStatus",
+    "OrgUnit",
+    "OrgUnitKind",
+    "Referral",
+    "Staff",
+    "StaffRole",
+    "StaffStatus",
+    "StaffTask",
+    "StoreVisit",
+    "Tag",
+    "TagAppliedBy",
+    "TagGroup",
+    "TaskStatus",
+]

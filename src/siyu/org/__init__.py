@@ -1,0 +1,1 @@
+"""Org units, staff, accounts, permissions and data scopes."""

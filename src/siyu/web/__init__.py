@@ -1,0 +1,1 @@
+"""Server-rendered pages: shared rendering, base templates and static assets."""
