@@ -48,7 +48,7 @@ pytest: setup
 	env -u SIYU_TEST_DATABASE_URL $(BIN)/pytest -n 2
 	@if [ -n "$$SIYU_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$SIYU_TEST_DATABASE_URL)"; \
-		$(BIN)/pytest; \
+		$(BIN)/pytest -n 2; \
 	fi
 
 test: lint typecheck pytest

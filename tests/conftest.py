@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,15 +21,46 @@ from siyu.org.tokens import create_token
 
 
 def _database_url(tmp_root: Path) -> str:
-    return os.environ.get("SIYU_TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+    url = os.environ.get("SIYU_TEST_DATABASE_URL")
+    return with_private_schema(url) if url else f"sqlite:///{tmp_root / 'test.db'}"
+
+
+def with_private_schema(url: str) -> str:
+    """On PostgreSQL, create a schema for this test process and point url's search_path at it.
+
+    Parallel runs (xdist workers, several developers on one server) then never collide, and the
+    CLI, which only sees the URL, lands in the same schema.
+    """
+    if not url.startswith("postgresql"):
+        return url
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+def schema_of(engine: Engine) -> str:
+    """The private schema of a PostgreSQL test engine."""
+    options = str(engine.url.query.get("options", ""))
+    return options.split("search_path=", 1)[1]
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the test database through Alembic on the engine's own connection (keeps search_path)."""
+    with engine.begin() as conn:
+        upgrade(str(engine.url), revision, connection=conn)
 
 
 def reset_schema(engine: Engine) -> None:
     """Drop everything so a test can migrate from empty."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+            schema = schema_of(engine)
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
         else:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -58,8 +90,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     reset_schema(engine)
-    upgrade(database_url)
+    migrate(engine)
     yield engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema_of(engine)} CASCADE"))
     engine.dispose()
 
 

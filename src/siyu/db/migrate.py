@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -20,14 +21,28 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at url up to revision."""
-    command.upgrade(alembic_config(url), revision)
+def _config(url: str, connection: Connection | None) -> Config:
+    cfg = alembic_config(url)
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
 
 
-def downgrade(url: str, revision: str) -> None:
-    """Migrate the database at url down to revision."""
-    command.downgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, connection: Connection | None = None) -> None:
+    """Migrate the database at url (or on an open connection) up to revision."""
+    command.upgrade(_config(url, connection), revision)
+
+
+def downgrade(url: str, revision: str, *, connection: Connection | None = None) -> None:
+    """Migrate the database at url (or on an open connection) down to revision."""
+    command.downgrade(_config(url, connection), revision)
+
+
+def current(connection: Connection) -> str | None:
+    """The revision the connected database is at (None when unversioned)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def heads(url: str = "sqlite://") -> list[str]:

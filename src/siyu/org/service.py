@@ -53,7 +53,9 @@ def create_unit(
 
 def subtree_unit_ids(session: Session, unit_path: str) -> list[int]:
     """Ids of the unit with unit_path and every unit below it (one indexed prefix scan)."""
-    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit_path, autoescape=True))))
+    return list(
+        session.scalars(select(OrgUnit.id).where(OrgUnit.path.startswith(unit_path, autoescape=True)))
+    )
 
 
 def create_staff(
