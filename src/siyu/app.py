@@ -9,7 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from siyu import __version__
 from siyu.db.engine import get_engine, session_factory
@@ -29,15 +31,25 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, object]]:
     ]
 
 
+def is_api_request(request: Request) -> bool:
+    """Whether request is for the JSON API (errors as JSON) rather than a console page."""
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """One handler for the SiyuError hierarchy plus FastAPI's own errors, all as JSON {code, message}."""
+    """One handler per error kind: JSON {code, message} for the API, a page or htmx toast for the console."""
+    from siyu.web import errors as web_errors
 
     @app.exception_handler(SiyuError)
-    async def _siyu_error(_request: Request, exc: SiyuError) -> JSONResponse:
+    async def _siyu_error(request: Request, exc: SiyuError) -> Response:
+        if not is_api_request(request):
+            return await run_in_threadpool(web_errors.siyu_error_page, request, exc)
         return JSONResponse(status_code=exc.status_code, content=exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if not is_api_request(request):
+            return await run_in_threadpool(web_errors.validation_error_page, request, exc)
         details = _validation_details(exc)
         first = details[0] if details else {"where": "request", "why": "invalid"}
         message = f"{first['where']}: {first['why']}"
@@ -46,16 +58,31 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not is_api_request(request):
+            return await run_in_threadpool(
+                web_errors.http_error_page, request, exc.status_code, str(exc.detail)
+            )
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "error"
         )
         return JSONResponse(status_code=exc.status_code, content={"code": code, "message": str(exc.detail)})
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> Response:
+        if not is_api_request(request):
+            return await run_in_threadpool(web_errors.internal_error_page, request)
+        return JSONResponse(
+            status_code=500, content={"code": "internal_error", "message": "internal server error"}
+        )
+
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     """Build the Siyu web application bound to engine (default: the configured database)."""
     from siyu.api.router import api_router
+    from siyu.web.csrf import CsrfMiddleware
+    from siyu.web.i18n import catalogs
+    from siyu.web.security import SecurityHeadersMiddleware
     from siyu.web.views import router as web_router
 
     app = FastAPI(
@@ -68,7 +95,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine or get_engine()
     app.state.sessions = session_factory(app.state.engine)
+    catalogs()  # parse the .po files now: a broken catalog fails at startup, not on a page
     install_error_handlers(app)
+    app.add_middleware(CsrfMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)

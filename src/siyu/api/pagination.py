@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from siyu.errors import Invalid
+
+T = TypeVar("T")
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -26,3 +29,21 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(values, list):
         raise Invalid("query parameter 'cursor' is not a cursor this API issued")
     return values
+
+
+def after_id(cursor: str | None) -> int | None:
+    """The last id of the previous page from an id-keyset cursor, or None for the first page."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+        raise Invalid("query parameter 'cursor' is not a cursor this API issued")
+    return values[0]
+
+
+def split_page(rows: Sequence[T], limit: int, key: Callable[[T], list[Any]]) -> tuple[list[T], str | None]:
+    """Cut rows fetched with limit + 1 into the page and the cursor of the next one (None at the end)."""
+    items = list(rows[:limit])
+    if len(rows) <= limit or not items:
+        return items, None
+    return items, encode_cursor(key(items[-1]))

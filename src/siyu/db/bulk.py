@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
 
@@ -21,6 +23,8 @@ def datetime_adapter(session: Session) -> Callable[[datetime | None], Any]:
         def to_sqlite(value: datetime | None) -> Any:
             if value is None:
                 return None
+            if value.tzinfo is UTC:  # already UTC (the usual case): format and drop the "+00:00"
+                return value.isoformat(" ", "microseconds")[:26]
             return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
         return to_sqlite
@@ -31,21 +35,66 @@ def datetime_adapter(session: Session) -> Callable[[datetime | None], Any]:
     return to_pg
 
 
+def _literal(value: Any, dialect_name: str) -> str:
+    # Constants are inlined as SQL literals; only plain values of known types, quoted here.
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return ("TRUE" if value else "FALSE") if dialect_name == "postgresql" else str(int(value))
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, datetime):
+        text = value.astimezone(UTC).isoformat(" ", "microseconds")
+        if dialect_name == "sqlite":
+            text = text.removesuffix("+00:00")
+        return "'" + text + "'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"cannot inline a constant of type {type(value).__name__}")
+
+
+# Bound parameters per multi-row INSERT: below SQLite's and psycopg's limits, and large enough
+# that the per-statement cost vanishes.
+_PARAMS_PER_STATEMENT = 960
+
+
 def insert_rows(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert rows (tuples in column order, already in driver form) in one executemany."""
+    """Insert rows (tuples in column order, already in driver form) through executemany.
+
+    constants: columns with the same value in every row (None, bool, int, str or aware
+    datetime), written once into the SQL instead of bound per row: binding dominates the cost.
+    """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
+    prep = dialect.identifier_preparer
+    fixed = dict(constants or {})
+    quoted = ", ".join(prep.quote(c) for c in [*columns, *fixed])
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    placeholders = ", ".join(marker for _ in columns)
-    sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted}) VALUES ({placeholders})"  # noqa: S608
+    one = "(" + ", ".join([marker] * len(columns) + [_literal(v, dialect.name) for v in fixed.values()]) + ")"
+    head = f"INSERT INTO {prep.format_table(table)} ({quoted}) VALUES "  # noqa: S608
+    per_statement = max(1, _PARAMS_PER_STATEMENT // max(1, len(columns)))
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(sql, rows)
+        full = len(rows) - len(rows) % per_statement
+        if full and per_statement > 1 and columns:
+            sql = head + ", ".join([one] * per_statement)
+            batches = (
+                list(chain.from_iterable(rows[i : i + per_statement])) for i in range(0, full, per_statement)
+            )
+            cursor.executemany(sql, batches)  # type: ignore[arg-type]  # both drivers take any iterable
+        else:
+            full = 0
+        if full < len(rows):
+            cursor.executemany(head + one, rows[full:])
     finally:
         cursor.close()
 
@@ -68,3 +117,78 @@ def next_ids(session: Session, table: Table, count: int) -> list[int]:
         return sorted(int(v) for v in rows)
     start = connection.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {name}").scalar_one()  # noqa: S608
     return list(range(int(start), int(start) + count))
+
+
+@contextmanager
+def deferred_indexes(
+    session: Session, tables: Sequence[Table], new_rows: int, min_rows: int = 50_000
+) -> Iterator[None]:
+    """On SQLite, drop the secondary indexes of tables during a large load and rebuild them at the end.
+
+    Building an index once by sorting costs about a quarter of maintaining it row by row. Only
+    tables that will at least double are touched (rebuilding a big table for a few rows would be
+    slower), only plain non-unique indexes are dropped (constraints keep being enforced), and the
+    exact DDL read from sqlite_master is replayed. It all happens inside the caller's transaction,
+    so a rollback restores the indexes too. PostgreSQL is left alone.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or new_rows < min_rows:
+        yield
+        return
+    saved: list[tuple[str, str]] = []
+    for table in tables:
+        quoted = connection.dialect.identifier_preparer.format_table(table)
+        present = connection.exec_driver_sql(f"SELECT COALESCE(MAX(rowid), 0) FROM {quoted}").scalar_one()  # noqa: S608
+        if int(present) > new_rows:
+            continue
+        rows = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (table.name,),
+        ).all()
+        for name, sql in rows:
+            if not str(sql).lstrip().upper().startswith("CREATE UNIQUE"):
+                saved.append((name, sql))
+    for name, _ in saved:
+        connection.exec_driver_sql(f"DROP INDEX {connection.dialect.identifier_preparer.quote(name)}")
+    try:
+        yield
+    except BaseException:
+        # The caller will roll back, which restores the indexes anyway; keep its error visible.
+        with suppress(Exception):
+            for _, sql in saved:
+                connection.exec_driver_sql(sql)
+        raise
+    for _, sql in saved:
+        connection.exec_driver_sql(sql)
+
+
+_FK_OFF = "siyu_foreign_keys_off"
+
+
+def _restore_foreign_keys(dbapi_connection: Any, record: Any) -> None:
+    # Runs when the connection goes back to the pool (after the import's commit or rollback),
+    # so no later user of the pooled connection ever sees foreign keys off.
+    if record.info.pop(_FK_OFF, False):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def suspend_foreign_keys(session: Session, new_rows: int, min_rows: int = 50_000) -> bool:
+    """On SQLite, skip per-row foreign-key checks for the large load about to start; True if done.
+
+    Only for writers whose references are built by construction (ids just created or looked up,
+    the rest re-checked by the caller inside the transaction). SQLite can only switch the checks
+    before a transaction begins; they come back on when the connection returns to the pool.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or new_rows < min_rows:
+        return False
+    raw = connection.connection.dbapi_connection
+    if raw is None or getattr(raw, "in_transaction", True):
+        return False
+    if not event.contains(connection.engine, "checkin", _restore_foreign_keys):
+        event.listen(connection.engine, "checkin", _restore_foreign_keys)
+    connection.connection.info[_FK_OFF] = True
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    return True

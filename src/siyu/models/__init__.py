@@ -28,6 +28,7 @@ from siyu.models.enums import (
     TaskStatus,
 )
 from siyu.models.org import Account, ApiToken, OrgUnit, Staff, StaffRole
+from siyu.models.web import LoginThrottle, WebSession
 
 __all__ = [
     "Account",
@@ -48,6 +49,7 @@ __all__ = [
     "ImportStatus",
     "LeaveReason",
     "LifecycleStage",
+    "LoginThrottle",
     "MessageDirection",
     "Order",
     "OrderChannel",
@@ -65,4 +67,5 @@ __all__ = [
     "TagAppliedBy",
     "TagGroup",
     "TaskStatus",
+    "WebSession",
 ]

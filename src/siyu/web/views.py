@@ -1,19 +1,24 @@
-"""Pages served to browsers (the console grows here; today: the brand summary)."""
+"""The console's pages: the router every page module joins, and the landing page (the brand summary)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from siyu.models import ChannelMembership, ChatMessage, Customer, Order, OrgUnit, Staff
+from siyu.web.account_views import router as account_router
+from siyu.web.auth import SessionDep, ViewerDep
+from siyu.web.auth_views import router as auth_router
+from siyu.web.i18n import N_
+from siyu.web.render import register_nav, render
 
-templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
+router.include_router(auth_router)
+router.include_router(account_router)
+
+register_nav("home", N_("Home"), "/", order=0)
 
 
 def brand_summary(session: Session) -> dict[str, int]:
@@ -33,8 +38,6 @@ def brand_summary(session: Session) -> dict[str, int]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    """The brand summary with links to the API."""
-    with request.app.state.sessions() as session:
-        summary = brand_summary(session)
-    return templates.TemplateResponse(request, "home.html", {"summary": summary})
+def home(request: Request, session: SessionDep, _viewer: ViewerDep) -> HTMLResponse:
+    """The landing page after sign-in: the brand summary."""
+    return render(request, "home.html", {"summary": brand_summary(session)})

@@ -1,0 +1,203 @@
+"""Build the whole demo brand into an empty database, deterministically from a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from siyu.db.base import Base
+from siyu.db.types import utcnow
+from siyu.demo.accounts import DemoAccount, create_demo_accounts
+from siyu.demo.channels import build_memberships, write_groups, write_memberships
+from siyu.demo.chats import write_messages
+from siyu.demo.commerce import plan_orders, write_orders, write_referrals, write_visits
+from siyu.demo.customers import build_people
+from siyu.demo.org import OrgPlan, build_org
+from siyu.demo.profiles import build_profiles
+from siyu.demo.purchases import purchase_process
+from siyu.demo.tags import write_tags
+from siyu.demo.tasks import write_tasks
+from siyu.demo.timeline import Calendar
+from siyu.demo.writer import Reporter, Writer
+from siyu.errors import Conflict, Invalid
+from siyu.models import AuditLog, Customer
+
+DEFAULT_SEED = 42
+DEFAULT_AS_OF = date(2026, 11, 1)
+DEFAULT_CUSTOMERS = 50_000
+AUDIT_ACTION = "demo.build"
+# Tables that make a database "the brand's": the demo refuses to write over any of them.
+BRAND_TABLES = ("org_units", "staff", "customers", "orders", "chat_groups", "chat_messages", "tags", "events")
+# The big tables whose secondary indexes are built after loading rather than row by row.
+BULK_TABLES = (
+    "customers", "customer_identities", "channel_memberships", "customer_tags", "orders", "order_lines",
+    "store_visits", "chat_messages", "staff_tasks", "events",
+)  # fmt: skip
+STREAMS = (
+    "org",
+    "people",
+    "purchases",
+    "channels",
+    "orders",
+    "profiles",
+    "groups",
+    "lines",
+    "visits",
+    "chats",
+    "tasks",
+    "tags",
+)
+
+
+@dataclass(frozen=True)
+class DemoParams:
+    """What to build: how many customers, from which seed, as of which day."""
+
+    customers: int = DEFAULT_CUSTOMERS
+    seed: int = DEFAULT_SEED
+    as_of: date = DEFAULT_AS_OF
+
+    def check(self) -> None:
+        """Reject sizes and dates the generator cannot honour."""
+        if not 100 <= self.customers <= 5_000_000:
+            raise Invalid(f"--customers {self.customers}: choose between 100 and 5,000,000")
+        if not date(2020, 1, 1) <= self.as_of <= date(2028, 12, 31):
+            raise Invalid(f"--as-of {self.as_of}: choose a day between 2020-01-01 and 2028-12-31")
+        if self.seed < 0:
+            raise Invalid(f"--seed {self.seed}: must be zero or positive")
+
+
+@dataclass
+class DemoResult:
+    """Row counts per table, the ground-truth violation labels and the accounts created."""
+
+    params: DemoParams
+    counts: dict[str, int]
+    violations: dict[str, list[str]]
+    accounts: list[DemoAccount] = field(default_factory=list)
+
+
+def existing_rows(session: Session) -> dict[str, int]:
+    """Rows already in each brand table (only the non-empty ones)."""
+    out: dict[str, int] = {}
+    tables = Base.metadata.tables
+    for name in BRAND_TABLES:
+        count = session.scalar(select(func.count()).select_from(tables[name]))
+        if count:
+            out[name] = int(count)
+    return out
+
+
+def ensure_empty(session: Session) -> None:
+    """Refuse to build over an existing brand: the demo only writes into an empty database."""
+    found = existing_rows(session)
+    if found:
+        listed = ", ".join(f"{name}: {count} rows" for name, count in found.items())
+        raise Conflict(
+            f"the database is not empty ({listed}); `siyu demo` builds only into an empty database "
+            "(use --if-empty to reuse an existing demo, or point SIYU_DATABASE_URL at a new file)"
+        )
+
+
+def build_demo(session: Session, params: DemoParams, reporter: Reporter | None = None) -> DemoResult:
+    """Generate and write the demo brand in the caller's transaction (the caller commits)."""
+    params.check()
+    ensure_empty(session)
+    rngs = dict(
+        zip(
+            STREAMS,
+            (np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(len(STREAMS))),
+            strict=True,
+        )
+    )
+    cal = Calendar.build(params.as_of)
+    writer = Writer(session, reporter)
+    tables = Base.metadata.tables
+    # About 2.5 KiB of page cache per customer, between 64 and 512 MiB.
+    cache_mib = min(512, max(64, params.customers * 5 // 2048))
+    with writer.bulk_load([tables[name] for name in BULK_TABLES], cache_mib):
+        n = params.customers
+        org = build_org(rngs["org"], cal, OrgPlan.for_customers(n), writer)
+        writer.reporter.step("customers and their buying history")
+        first_customer = writer.reserve(Customer.__table__, n)  # type: ignore[arg-type]
+        people = build_people(rngs["people"], cal, org, n, first_customer)
+        buys = purchase_process(rngs["purchases"], cal, people)
+        ms = build_memberships(rngs["channels"], cal, org, people, buys)
+        plan = plan_orders(rngs["orders"], cal, org, people, buys, ms)
+        profiles = build_profiles(rngs["profiles"], cal, org, people, buys, ms, plan.refund, writer)
+        group_ids, group_external = write_groups(rngs["groups"], org, ms.groups, writer)
+        write_memberships(org, people, ms, group_ids, writer)
+        _order_ids, line_order, line_sku = write_orders(rngs["lines"], cal, org, people, buys, plan, writer)
+        visits = write_visits(rngs["visits"], cal, org, people, buys, plan, ms, writer)
+        write_referrals(org, people, ms, writer)
+        violations = write_messages(
+            rngs["chats"],
+            cal,
+            org,
+            people,
+            ms,
+            profiles.archive_consent,
+            profiles.external_userid,
+            group_ids,
+            group_external,
+            params.seed,
+            writer,
+        )
+        write_tasks(rngs["tasks"], cal, org, people, ms, profiles.stage, writer)
+        write_tags(
+            rngs["tags"],
+            cal,
+            org,
+            people,
+            buys,
+            ms,
+            plan.coupon,
+            plan.campaign,
+            plan.refund,
+            plan.refunded_at,
+            buys.cust[line_order],
+            line_sku,
+            buys.paid_at[line_order],
+            visits,
+            writer,
+        )
+    writer.reporter.step("accounts")
+    accounts = create_demo_accounts(session)
+    counts = dict(sorted(writer.counts.items()))
+    counts["accounts"] = len(accounts)
+    session.add(
+        AuditLog(
+            account_id=None,
+            action=AUDIT_ACTION,
+            target_type=None,
+            target_id=None,
+            detail={
+                "seed": params.seed,
+                "customers": params.customers,
+                "as_of": params.as_of.isoformat(),
+                "violations": {k: len(v) for k, v in violations.items()},
+                "counts": counts,
+            },
+            at=utcnow(),
+        )
+    )
+    session.flush()
+    return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
+
+
+def recorded_params(session: Session) -> DemoParams | None:
+    """The parameters of the demo built into this database (from the audit trail), if any."""
+    detail = session.scalar(
+        select(AuditLog.detail).where(AuditLog.action == AUDIT_ACTION).order_by(AuditLog.id.desc()).limit(1)
+    )
+    if not detail:
+        return None
+    return DemoParams(
+        customers=int(detail["customers"]),
+        seed=int(detail["seed"]),
+        as_of=date.fromisoformat(detail["as_of"]),
+    )

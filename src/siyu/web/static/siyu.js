@@ -1,0 +1,35 @@
+// Siyu console behaviour that must live in a file (the CSP allows no inline script).
+(function () {
+  "use strict";
+
+  // Toasts: the close button removes one; success and info toasts fade on their own.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest(".toast-close");
+    if (button) { button.closest(".toast").remove(); }
+  });
+
+  function scheduleFade(root) {
+    root.querySelectorAll(".toast:not(.toast-error):not([data-fading])").forEach(function (toast) {
+      toast.setAttribute("data-fading", "1");
+      setTimeout(function () { toast.remove(); }, 6000);
+    });
+  }
+
+  // Charts: <div data-chart> holding a <script type="application/json"> with an ECharts option.
+  function initCharts(root) {
+    if (!window.echarts) { return; }
+    root.querySelectorAll("[data-chart]:not([data-chart-ready])").forEach(function (el) {
+      var source = el.querySelector('script[type="application/json"]');
+      if (!source) { return; }
+      el.setAttribute("data-chart-ready", "1");
+      var chart = window.echarts.init(el);
+      chart.setOption(JSON.parse(source.textContent));
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  function refresh(root) { scheduleFade(root); initCharts(root); }
+
+  document.addEventListener("DOMContentLoaded", function () { refresh(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { refresh(document); });
+})();
