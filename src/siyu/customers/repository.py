@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,13 +16,16 @@ from siyu.models import (
     Channel,
     ChannelMembership,
     ChatGroup,
+    ChatMessage,
     Customer,
     CustomerIdentity,
     CustomerTag,
     IdentityKind,
     LifecycleStage,
     Order,
+    OrgUnit,
     Staff,
+    StaffTask,
     Tag,
     TagAppliedBy,
     TagGroup,
@@ -42,16 +45,15 @@ def readable(actor: Actor) -> ColumnElement[bool]:
         staff_in_units = select(Staff.id).where(Staff.unit_id.in_(units))
         return or_(Customer.home_store_id.in_(units), Customer.owner_staff_id.in_(staff_in_units))
     if actor.scope is DataScope.self_ and actor.staff_id is not None:
-        present_with_me = (
-            select(ChannelMembership.id)
-            .where(
-                ChannelMembership.customer_id == Customer.id,
-                ChannelMembership.staff_id == actor.staff_id,
-                ChannelMembership.left_at.is_(None),
-            )
-            .exists()
+        # A UNION of two indexed lookups, not OR + EXISTS: the planner can then probe the small id
+        # set instead of scanning every customer (4 s → ms for a guide on the demo brand).
+        mine = union(
+            select(Customer.id).where(Customer.owner_staff_id == actor.staff_id),
+            select(ChannelMembership.customer_id).where(
+                ChannelMembership.staff_id == actor.staff_id, ChannelMembership.left_at.is_(None)
+            ),
         )
-        return or_(Customer.owner_staff_id == actor.staff_id, present_with_me)
+        return Customer.id.in_(mine)
     # A scope without the unit or staff it needs sees nothing rather than everything.
     return false()
 
@@ -368,3 +370,80 @@ def delete_customer_tags(
         .execution_options(synchronize_session=False)
     )
     return {(c, t) for c, t in session.execute(statement)}
+
+
+# --- console pages: sorted lists, export chunks, 360 sections, tag counts ---------------------------
+
+SORT_COLUMNS: dict[str, Any] = {
+    "id": Customer.id,
+    # NULL names sort as '' so the keyset comparison below never meets a NULL.
+    "name": func.coalesce(Customer.name, ""),
+    "first_seen_at": Customer.first_seen_at,
+    "source": Customer.source,
+    "lifecycle_stage": Customer.lifecycle_stage,
+}
+
+
+def _base_list(actor: Actor, filters: CustomerFilters) -> Any:
+    return select(Customer).where(
+        readable(actor), Customer.merged_into_id.is_(None), *_filter_clauses(filters)
+    )
+
+
+def list_customers_sorted(
+    session: Session,
+    actor: Actor,
+    filters: CustomerFilters,
+    *,
+    sort: str,
+    desc: bool,
+    after: tuple[Any, int] | None,
+    limit: int,
+) -> Sequence[Customer]:
+    """A page of readable customers by (whitelisted column, id), keyset after the previous page's last row."""
+    column = SORT_COLUMNS[sort]
+    query = _base_list(actor, filters)
+    if after is not None:
+        value, last_id = after
+        beyond = column < value if desc else column > value
+        tie = Customer.id < last_id if desc else Customer.id > last_id
+        query = query.where(or_(beyond, (column == value) & tie))
+    order = [column.desc(), Customer.id.desc()] if desc else [column.asc(), Customer.id.asc()]
+    return session.scalars(query.order_by(*order).limit(limit)).all()
+
+
+def customer_chunk(
+    session: Session, actor: Actor, filters: CustomerFilters, *, after_id: int, limit: int
+) -> Sequence[Customer]:
+    """The next chunk of readable customers by id (keyset), for streaming exports."""
+    query = _base_list(actor, filters).where(Customer.id > after_id).order_by(Customer.id).limit(limit)
+    return session.scalars(query).all()
+
+
+def recent_messages(session: Session, customer_id: int, limit: int, offset: int = 0) -> Sequence[ChatMessage]:
+    """The customer's chat messages, latest first."""
+    query = select(ChatMessage).where(ChatMessage.customer_id == customer_id)
+    query = query.order_by(ChatMessage.sent_at.desc(), ChatMessage.id.desc()).offset(offset).limit(limit)
+    return session.scalars(query).all()
+
+
+def customer_tasks(session: Session, customer_id: int, limit: int) -> Sequence[StaffTask]:
+    """Staff tasks about the customer, latest due first."""
+    query = select(StaffTask).where(StaffTask.customer_id == customer_id)
+    return session.scalars(query.order_by(StaffTask.due_at.desc(), StaffTask.id.desc()).limit(limit)).all()
+
+
+def unit_names(session: Session, unit_ids: Sequence[int]) -> dict[int, str]:
+    """Names of org units by id (one IN query)."""
+    if not unit_ids:
+        return {}
+    rows = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(set(unit_ids))))
+    return {unit_id: name for unit_id, name in rows}
+
+
+def tag_counts(session: Session) -> dict[int, int]:
+    """How many customers carry each tag (one GROUP BY)."""
+    rows = session.execute(
+        select(CustomerTag.tag_id, func.count(CustomerTag.customer_id)).group_by(CustomerTag.tag_id)
+    )
+    return {int(t): int(n) for t, n in rows}
