@@ -81,8 +81,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     """Build the Siyu web application bound to engine (default: the configured database)."""
     from siyu.api.router import api_router
     from siyu.web.csrf import CsrfMiddleware
+    from siyu.web.customer_views import router as customer_router
     from siyu.web.i18n import catalogs
+    from siyu.web.overview_views import router as overview_router
     from siyu.web.security import SecurityHeadersMiddleware
+    from siyu.web.tag_views import router as tag_router
     from siyu.web.views import router as web_router
 
     app = FastAPI(
@@ -101,6 +104,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
+    app.include_router(overview_router)
+    app.include_router(customer_router)
+    app.include_router(tag_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

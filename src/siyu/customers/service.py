@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 import phonenumbers
 from sqlalchemy.orm import Session
 
-from siyu.api.pagination import after_id, split_page
+from siyu.api.pagination import after_id, decode_cursor, split_page
 from siyu.api.schemas import Page, check_text
 from siyu.audit import audit_many
 from siyu.config import get_settings
@@ -203,3 +206,71 @@ def customer_detail(session: Session, actor: Actor, customer_id: int, *, reveal:
             last_paid_at=totals.last_paid_at,
         ),
     )
+
+
+def resolve_filters(session: Session, query: CustomerQuery) -> repo.CustomerFilters:
+    """The list filters resolved for the repository (phone normalised, tag resolved), or Invalid."""
+    return _filters(session, query)
+
+
+def _sort_value(customer: Customer, sort: str) -> Any:
+    value = getattr(customer, sort)
+    if sort == "name":
+        return value or ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _sort_after(cursor: str | None, sort: str) -> tuple[Any, int] | None:
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != 3 or values[0] != sort or not isinstance(values[2], int):
+        raise Invalid("query parameter 'cursor' is not a cursor for this sort")
+    value = values[1]
+    if sort == "first_seen_at":
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise Invalid("query parameter 'cursor' is not a cursor this page issued") from None
+    enums: dict[str, type[StrEnum]] = {"source": AcquisitionSource, "lifecycle_stage": LifecycleStage}
+    if sort in enums:
+        try:
+            value = enums[sort](value)
+        except ValueError:
+            raise Invalid("query parameter 'cursor' is not a cursor this page issued") from None
+    return value, values[2]
+
+
+def sorted_page(
+    session: Session,
+    actor: Actor,
+    query: CustomerQuery,
+    *,
+    sort: str,
+    desc: bool,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Customer], str | None]:
+    """One page of readable customers under a whitelisted sort, and the keyset cursor of the next."""
+    if sort not in repo.SORT_COLUMNS:
+        raise _invalid("query.sort", f"sort by one of {', '.join(repo.SORT_COLUMNS)}", sort)
+    rows = repo.list_customers_sorted(
+        session,
+        actor,
+        _filters(session, query),
+        sort=sort,
+        desc=desc,
+        after=_sort_after(cursor, sort),
+        limit=limit + 1,
+    )
+    return split_page(rows, limit, lambda c: [sort, _sort_value(c, sort), c.id])
+
+
+def reveal_phones(session: Session, actor: Actor, customer_ids: Sequence[int]) -> dict[int, str]:
+    """Full phones of readable customers for an actor who may reveal them; each reveal is audited."""
+    may_reveal(actor, True)
+    phones = repo.first_phones(session, sorted(repo.readable_ids(session, actor, customer_ids)))
+    _reveal_audit(session, actor, sorted(phones))
+    return phones

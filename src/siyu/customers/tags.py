@@ -300,3 +300,30 @@ def _summary(change: TagChange, **asked: list[int]) -> dict[str, object]:
         "removed": [[p.customer_id, p.tag_id] for p in change.removed],
         "unchanged": len(change.unchanged),
     }
+
+
+def tag_counts(session: Session) -> dict[int, int]:
+    """Customers per tag id (one GROUP BY)."""
+    return repo.tag_counts(session)
+
+
+def merge_tags(session: Session, actor: Actor, source_id: int, target_id: int) -> int:
+    """Move every customer from tag source to target (deduplicated), delete source; returns moved count."""
+    _need_scope_all(actor, "merging tags")
+    if source_id == target_id:
+        raise Invalid("target: a tag cannot be merged into itself")
+    source, source_group = _tag(session, source_id)
+    target, target_group = _tag(session, target_id)
+    customers = repo.customers_tagged(session, source.id)
+    added = repo.insert_customer_tags(
+        session, [(c, target.id) for c in customers], account_id=actor.account_id, at=utcnow()
+    )
+    removed = repo.delete_customer_tags(session, customers, [source.id])
+    tags = {source.id: (source, source_group), target.id: (target, target_group)}
+    _record(session, actor, "untagged", removed, tags, reason="tag_merged")
+    _record(session, actor, "tagged", added, tags)
+    session.delete(source)
+    session.flush()
+    detail = {"source": source.name, "target": target.name, "customers": len(removed), "added": len(added)}
+    audit(session, actor, "tag.merge", "tag", target.id, {"source_id": source_id, **detail})
+    return len(removed)

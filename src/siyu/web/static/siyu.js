@@ -33,3 +33,16 @@
   document.addEventListener("DOMContentLoaded", function () { refresh(document); });
   document.addEventListener("htmx:afterSettle", function (event) { refresh(document); });
 })();
+
+// Customer list: a header checkbox selects every row checkbox of the same name.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-select-all]");
+    if (!all) { return; }
+    var name = all.getAttribute("data-select-all");
+    all.closest("form").querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();
