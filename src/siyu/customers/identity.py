@@ -152,8 +152,12 @@ class Resolution:
         rows: list[tuple[int, IdentityKind, str]] = []
         known = self.known
         for cluster in self.clusters:
-            assert cluster.customer_id is not None, "assign customers to new clusters first"
-            rows.extend((cluster.customer_id, k, v) for k, v in cluster.keys if (k, v) not in known)
+            customer = cluster.customer_id
+            assert customer is not None, "assign customers to new clusters first"
+            if not cluster.existing:  # a new person: none of its identities is stored yet
+                rows.extend((customer, k, v) for k, v in cluster.keys)
+            else:
+                rows.extend((customer, k, v) for k, v in cluster.keys if (k, v) not in known)
         return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -158,8 +159,14 @@ def deferred_indexes(
             for _, sql in saved:
                 connection.exec_driver_sql(sql)
         raise
-    for _, sql in saved:
-        connection.exec_driver_sql(sql)
+    # The sorter may use helper threads for the rebuild: the index builds are sort-bound.
+    threads = int(connection.exec_driver_sql("PRAGMA threads").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
+    try:
+        for _, sql in saved:
+            connection.exec_driver_sql(sql)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA threads={threads}")
 
 
 _FK_OFF = "siyu_foreign_keys_off"

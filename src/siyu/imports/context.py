@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from itertools import islice, repeat
+from itertools import islice
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -110,7 +111,6 @@ def _parse_distinct(parse: Parser, values: set[Any]) -> dict[Any, Any]:
     return memo
 
 
-_MISSING = object()
 _MEMO_CAP = 1 << 20
 
 
@@ -127,7 +127,7 @@ class BatchReader:
         columns: ColumnMap,
         parsers: Mapping[str, Parser],
         report: ErrorReport,
-        batch_size: int = 8192,
+        batch_size: int = 16384,
         repeating: Iterable[str] = (),
     ) -> None:
         self.report = report
@@ -154,10 +154,11 @@ class BatchReader:
 
     def _parse(self, chunk: list[tuple[int, list[Any]]]) -> Batch:
         report, width = self.report, self.header_width
-        lines = [line for line, _ in chunk]
-        grid = [cells for _, cells in chunk]
+        lines = list(map(itemgetter(0), chunk))
+        grid = list(map(itemgetter(1), chunk))
         bad: set[int] = set()
-        for i, cells in enumerate(grid):
+        ragged = set(map(len, grid)) != {width}
+        for i, cells in enumerate(grid if ragged else ()):
             if len(cells) != width:
                 if len(cells) > width and any(_filled(c) for c in cells[width:]):
                     report.add(lines[i], None, None, f"row has {len(cells)} cells but the header has {width}")
@@ -182,12 +183,13 @@ class BatchReader:
                 parsed = list(map(memo.__getitem__, column))
                 has_bad = any(v.__class__ is _Bad for v in memo.values())
             else:
-                parsed = list(map(memo.get, column, repeat(_MISSING)))
-                if _MISSING in parsed:
+                try:  # once a column's values are known (stores, products…) this is the only pass
+                    parsed = list(map(memo.__getitem__, column))
+                except KeyError:
                     if len(memo) > _MEMO_CAP:
                         memo.clear()
                         memo[""] = None
-                    fresh = _parse_distinct(parse, {v for v in column if v not in memo})
+                    fresh = _parse_distinct(parse, set(column).difference(memo))
                     if any(v.__class__ is _Bad for v in fresh.values()):
                         self.bad_memos.add(slot)
                     memo.update(fresh)

@@ -117,23 +117,25 @@ def _parse_text_time(text: str) -> datetime:
 
 def time_parser(zone: tzinfo) -> Callable[[Any], datetime]:
     """A parser to aware UTC datetimes; times without an offset are in zone (the brand's)."""
-    offsets: dict[str, str] = {}
+    offsets: dict[str, timedelta | None] = {}
 
     def parse(raw: Any) -> datetime:
-        value = None
         if raw.__class__ is str and len(raw) == 19 and raw[4] == "-" and raw[10] == " " and raw.isascii():
-            # The common export shape 'YYYY-MM-DD HH:MM:SS': the zone's offset for that hour is
-            # memoised and appended, so the C parser does the rest (DST changes on the hour).
-            suffix = offsets.get(raw[:13])
-            if suffix is None:
-                suffix = offsets[raw[:13]] = _offset_text(zone, raw)
-            try:
-                value = datetime.fromisoformat(raw + suffix)
-            except ValueError:
-                value = None  # the general path below says what is wrong
-        if value is not None:
-            pass
-        elif isinstance(raw, datetime):
+            # The common export shape 'YYYY-MM-DD HH:MM:SS': read as UTC by the C parser, then
+            # shifted by the zone's offset for that hour, memoised (DST changes on the hour).
+            hour = raw[:13]
+            offset = offsets.get(hour, _UNKNOWN)
+            if offset is _UNKNOWN:
+                offset = offsets[hour] = _zone_offset(zone, hour)
+            if offset is not None:
+                try:
+                    value = datetime.fromisoformat(raw + "+00:00") - offset
+                except ValueError:
+                    pass  # the general path below says what is wrong
+                else:
+                    if MIN_YEAR <= value.year <= MAX_YEAR:
+                        return value
+        if isinstance(raw, datetime):
             value = raw
         elif isinstance(raw, date):
             value = datetime(raw.year, raw.month, raw.day)
@@ -148,15 +150,15 @@ def time_parser(zone: tzinfo) -> Callable[[Any], datetime]:
     return parse
 
 
-def _offset_text(zone: tzinfo, raw: str) -> str:
+_UNKNOWN: Any = object()
+
+
+def _zone_offset(zone: tzinfo, hour: str) -> timedelta | None:
     try:
-        local = datetime.fromisoformat(raw[:13] + ":00:00")
+        local = datetime.fromisoformat(hour + ":00:00")
     except ValueError:
-        return ""  # let the full parse report the bad value
-    offset = local.replace(tzinfo=zone).utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        return None  # not a real date: the general path reports it
+    return local.replace(tzinfo=zone).utcoffset() or timedelta(0)
 
 
 # --- numbers, flags, text -------------------------------------------------------------------------

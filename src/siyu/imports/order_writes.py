@@ -323,12 +323,12 @@ def write_orders(ctx: Context, columns: ColumnMap, orders: OrderSet) -> None:
             insert_rows(session, LINES, _LINE_COLUMNS, line_rows)
             written += len(line_rows)
         line_at = line_end
-        events_from_orders(ctx, ids[start:end])
+        events_from_orders(ctx, ids[start:end], refunds="refund_fen" not in fixed)
         ctx.progress("writing", end, total)
     ctx.outcome.stats["order_lines"] = written
 
 
-def events_from_orders(ctx: Context, ids: list[int]) -> None:
+def events_from_orders(ctx: Context, ids: list[int], *, refunds: bool = True) -> None:
     """Append the 'ordered' (and 'refunded') events of just-inserted orders in set-based SQL."""
     # The events are the orders' own columns: INSERT … SELECT spares a million Python rows.
     session = ctx.session
@@ -375,7 +375,7 @@ def events_from_orders(ctx: Context, ids: list[int]) -> None:
             c.id,
             json_object("refund_fen", c.refund_fen),
         ).where(scope, c.refund_fen > 0)
-        for query in (ordered, refunded):
+        for query in (ordered, refunded) if refunds else (ordered,):
             result = cast(CursorResult[Any], session.execute(insert(EVENTS).from_select(columns, query)))
             written += max(result.rowcount, 0)
     ctx.outcome.stats["events"] = ctx.outcome.stats.get("events", 0) + written

@@ -117,8 +117,30 @@ def _gather(
             if single_source
             else [(s or default_source, n) for s, n in zip(cols[SOURCE], cols[ORDER_NO], strict=True)]
         )
-        for i, (header, part, key) in enumerate(zip(batch.rows(0, N_HEADER), parts, keys, strict=True)):
-            if bad and i in bad:
+        rows_of = zip(batch.rows(0, N_HEADER), parts, keys, strict=True)
+        clean = (
+            not bad
+            and None not in cols[ORDER_NO]
+            and None not in cols[PAID_AT]
+            and (not need_amount or None not in cols[AMOUNT])
+            and all(identified)
+        )
+        if clean:  # the usual batch: nothing to check row by row, only grouping
+            for header, part, key in rows_of:
+                at = index.get(key)
+                if at is None:
+                    index[key] = len(headers)
+                    headers.append(header)
+                    lines.append([part])
+                elif headers[at] == header:
+                    lines[at].append(part)
+                else:
+                    _disagree(ctx, field_header, headers[at], lines[at][0][0], header, part[0], broken)
+            total += len(batch.lines)
+            ctx.progress("reading", total, size_hint)
+            continue
+        for i, (header, part, key) in enumerate(rows_of):
+            if i in bad:
                 continue
             number = header[ORDER_NO]
             if number is None or header[PAID_AT] is None or (need_amount and header[AMOUNT] is None):
@@ -143,20 +165,33 @@ def _gather(
             elif headers[at] == header:
                 lines[at].append(part)
             else:
-                first, slot = lines[at][0][0], next(s for s in range(N_HEADER) if headers[at][s] != header[s])
-                name = HEADER_FIELDS[slot]
-                report.add(
-                    part[0],
-                    field_header.get(name, name),
-                    header[slot],
-                    f"order {number} has {_show(headers[at][slot])!r} on row {first} but "
-                    f"{_show(header[slot])!r} here; rows of one order must agree",
-                )
-                broken.add(number)
+                _disagree(ctx, field_header, headers[at], lines[at][0][0], header, part[0], broken)
         total += len(batch.lines)
         ctx.progress("reading", total, size_hint)
     orders.keys = [(default_source, n) for n in index] if single_source else list(index)
     return orders, broken, total
+
+
+def _disagree(
+    ctx: Context,
+    field_header: dict[str, str],
+    first: tuple[Any, ...],
+    first_line: int,
+    header: tuple[Any, ...],
+    line: int,
+    broken: set[str],
+) -> None:
+    """Report a row whose order-level values differ from the order's first row."""
+    slot = next(s for s in range(N_HEADER) if first[s] != header[s])
+    name = HEADER_FIELDS[slot]
+    ctx.report.add(
+        line,
+        field_header.get(name, name),
+        header[slot],
+        f"order {header[ORDER_NO]} has {_show(first[slot])!r} on row {first_line} but "
+        f"{_show(header[slot])!r} here; rows of one order must agree",
+    )
+    broken.add(header[ORDER_NO])
 
 
 def _complete(

@@ -51,7 +51,6 @@ class OrderSet:
     """Orders gathered from a file as parallel lists: key, header values, line parts, resolved ids."""
 
     def __init__(self) -> None:
-        self.index: dict[tuple[str, str], int] = {}
         self.keys: list[tuple[str, str]] = []
         self.headers: list[tuple[Any, ...]] = []
         self.lines: list[list[tuple[Any, ...]]] = []
@@ -65,7 +64,6 @@ class OrderSet:
             values = getattr(self, name)
             if values:
                 setattr(self, name, [values[i] for i in alive])
-        self.index = {}  # positions changed; nothing reads the index after gathering
 
     def __len__(self) -> int:
         return len(self.keys)
