@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Path, Query
 from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPBearer
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from siyu.errors import Invalid
 
@@ -75,6 +75,37 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole}.{cents:02d}"
+
+
+class PaidMoney(BaseModel):
+    """Paid amount and refunds in integer fen, each also as a yuan string; net = amount − refund."""
+
+    amount_fen: int
+    refund_fen: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount(self) -> str:
+        """amount_fen in yuan."""
+        return yuan(self.amount_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def refund(self) -> str:
+        """refund_fen in yuan."""
+        return yuan(self.refund_fen)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def net_fen(self) -> int:
+        """Amount minus refunds, in fen."""
+        return self.amount_fen - self.refund_fen
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def net(self) -> str:
+        """net_fen in yuan."""
+        return yuan(self.net_fen)
 
 
 def control_char(value: str) -> str | None:

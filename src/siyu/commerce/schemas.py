@@ -6,11 +6,11 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, computed_field
 
-from siyu.api.schemas import yuan
+from siyu.api.schemas import PaidMoney, yuan
 from siyu.models import OrderChannel, OrderStatus
 
 
-class OrderOut(BaseModel):
+class OrderOut(PaidMoney):
     """An order as listed; net = amount − refund."""
 
     id: int
@@ -26,39 +26,13 @@ class OrderOut(BaseModel):
     paid_at: datetime
     paid_on: date = Field(description="business day of payment in the brand's time zone")
     refunded_at: datetime | None
-    amount_fen: int
     discount_fen: int
-    refund_fen: int
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def amount(self) -> str:
-        """amount_fen in yuan."""
-        return yuan(self.amount_fen)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def discount(self) -> str:
         """discount_fen in yuan."""
         return yuan(self.discount_fen)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def refund(self) -> str:
-        """refund_fen in yuan."""
-        return yuan(self.refund_fen)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def net_fen(self) -> int:
-        """Amount minus refunds, in fen."""
-        return self.amount_fen - self.refund_fen
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def net(self) -> str:
-        """net_fen in yuan."""
-        return yuan(self.net_fen)
 
 
 class OrderLineOut(BaseModel):

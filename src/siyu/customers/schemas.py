@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, computed_field
 
-from siyu.api.schemas import ApiModel, Id, Name, yuan
+from siyu.api.schemas import ApiModel, Id, Name, PaidMoney
 from siyu.models import (
     AcquisitionSource,
     Channel,
@@ -84,7 +84,7 @@ class MembershipOut(BaseModel):
         return self.left_at is None
 
 
-class OrderSummary(ApiModel):
+class OrderSummary(PaidMoney, ApiModel):
     """One of the customer's orders; money in fen plus a yuan string."""
 
     id: int
@@ -95,54 +95,14 @@ class OrderSummary(ApiModel):
     store_id: int | None
     staff_id: int | None
     paid_at: datetime
-    amount_fen: int
-    refund_fen: int
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def amount(self) -> str:
-        """amount_fen in yuan."""
-        return yuan(self.amount_fen)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def refund(self) -> str:
-        """refund_fen in yuan."""
-        return yuan(self.refund_fen)
 
 
-class OrderTotals(BaseModel):
+class OrderTotals(PaidMoney):
     """All of the customer's orders summed (net = amount − refunds)."""
 
     orders: int
-    amount_fen: int
-    refund_fen: int
     first_paid_at: datetime | None
     last_paid_at: datetime | None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def amount(self) -> str:
-        """amount_fen in yuan."""
-        return yuan(self.amount_fen)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def refund(self) -> str:
-        """refund_fen in yuan."""
-        return yuan(self.refund_fen)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def net_fen(self) -> int:
-        """Amount minus refunds, in fen."""
-        return self.amount_fen - self.refund_fen
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def net(self) -> str:
-        """net_fen in yuan."""
-        return yuan(self.net_fen)
 
 
 class StaffRef(BaseModel):
