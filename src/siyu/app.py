@@ -83,6 +83,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from siyu.web.csrf import CsrfMiddleware
     from siyu.web.customer_views import router as customer_router
     from siyu.web.i18n import catalogs
+    from siyu.web.import_views import router as import_router
     from siyu.web.overview_views import router as overview_router
     from siyu.web.security import SecurityHeadersMiddleware
     from siyu.web.tag_views import router as tag_router
@@ -107,6 +108,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(overview_router)
     app.include_router(customer_router)
     app.include_router(tag_router)
+    app.include_router(import_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -354,3 +354,28 @@ def _aliases_of(kind: ImportKind, name: str) -> tuple[str, ...]:
         if spec.name == name:
             return spec.aliases
     return ()
+
+
+def describe_columns(
+    kind: ImportKind, header: Sequence[str], overrides: dict[str, str], *, ignore_unknown: bool
+) -> tuple[list[tuple[str, str | None, str]], list[str]]:
+    """Per header (header, field, state: mapped/ignored/unknown/duplicate) and the missing required fields."""
+    known = {spec.name for spec in FIELDS[kind]}
+    aliases = _alias_index(kind)
+    wanted = {header_key(h): f for h, f in overrides.items()}
+    plan: list[tuple[str, str | None, str]] = []
+    taken: set[str] = set()
+    for text in header:
+        key = header_key(text)
+        target = (wanted.get(key) or aliases.get(key)) if key else IGNORE
+        if target == IGNORE:
+            plan.append((text, None, "ignored"))
+        elif target is None or target not in known:
+            plan.append((text, target, "ignored" if ignore_unknown and target is None else "unknown"))
+        elif target in taken:
+            plan.append((text, target, "duplicate"))
+        else:
+            taken.add(target)
+            plan.append((text, target, "mapped"))
+    missing = [" / ".join(group[:3]) for group in REQUIRED[kind] if not any(n in taken for n in group)]
+    return plan, missing

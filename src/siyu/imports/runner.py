@@ -19,7 +19,7 @@ from siyu.errors import SiyuError
 from siyu.imports.context import ImportOptions, Progress
 from siyu.imports.report import ImportFailed, ImportOutcome
 from siyu.imports.service import run_import
-from siyu.models import ImportJob, ImportKind, ImportStatus
+from siyu.models import AuditLog, ImportJob, ImportKind, ImportStatus
 
 
 @dataclass
@@ -107,6 +107,23 @@ def execute_import(
         job.status = ImportStatus.succeeded.value
         job.message = outcome.message()
         job.finished_at = utcnow()
+        # The import is a write like any other: audited in the same transaction as its data.
+        session.add(
+            AuditLog(
+                account_id=options.account_id,
+                action=f"import.{kind.value}",
+                target_type="import_job",
+                target_id=job_id,
+                detail={
+                    "filename": filename,
+                    "inserted": job.inserted,
+                    "updated": job.updated,
+                    "unchanged": job.unchanged,
+                    "rejected": job.rejected,
+                },
+                at=job.finished_at,
+            )
+        )
         session.flush()
         session.commit()
     except BaseException as exc:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
 from siyu.imports import customers, messages, orders
 from siyu.imports.context import Context, ImportOptions, Progress
-from siyu.imports.mapping import resolve_columns
+from siyu.imports.mapping import describe_columns, resolve_columns
 from siyu.imports.readers import file_error, read_table
 from siyu.imports.report import ImportFailed, ImportOutcome
 from siyu.models import ImportKind
@@ -70,3 +72,30 @@ def run_import(
     if outcome.report and not options.skip_invalid:
         raise ImportFailed(outcome)
     return outcome
+
+
+@dataclass
+class Preview:
+    """What an import would read: encoding, the header → field plan, missing fields and the first rows."""
+
+    format: str
+    encoding: str | None
+    columns: list[tuple[str, str | None, str]]
+    missing: list[str]
+    rows: list[tuple[int, list[str]]]
+
+
+def _cell_text(cell: object) -> str:
+    return "" if cell is None else str(cell)
+
+
+def preview(
+    kind: ImportKind, stream: BinaryIO, filename: str, options: ImportOptions, limit: int = 10
+) -> Preview:
+    """Read the header and the first rows of a file and plan its column mapping, writing nothing."""
+    table = read_table(stream, filename)
+    columns, missing = describe_columns(
+        kind, table.header, options.mapping, ignore_unknown=options.ignore_unknown
+    )
+    rows = [(line, [_cell_text(c) for c in cells]) for line, cells in islice(table.rows, limit)]
+    return Preview(table.format, table.encoding, columns, missing, rows)
