@@ -15,6 +15,7 @@ from siyu.customers.identity import IdentityResolver, Resolution
 from siyu.db.bulk import insert_rows, next_ids
 from siyu.db.types import UTCDateTime
 from siyu.errors import Conflict
+from siyu.events import EVENT_COLUMNS
 from siyu.imports.context import Context, chunks, table_of
 from siyu.imports.mapping import IDENTITY_FIELDS, ColumnMap
 from siyu.imports.orders_shape import (
@@ -340,17 +341,7 @@ def events_from_orders(ctx: Context, ids: list[int], *, refunds: bool = True) ->
         scopes = [ORDERS.c.id.in_(chunk) for chunk in chunks(ids, 5000)]
     c = ORDERS.c
     now = literal(ctx.now, UTCDateTime())
-    columns = [
-        "kind",
-        "occurred_at",
-        "recorded_at",
-        "customer_id",
-        "staff_id",
-        "unit_id",
-        "subject_type",
-        "subject_id",
-        "data",
-    ]
+    columns = list(EVENT_COLUMNS)
     written = 0
     for scope in scopes:
         ordered = select(

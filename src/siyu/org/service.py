@@ -125,6 +125,16 @@ def create_unit_as(session: Session, actor: Actor, data: UnitCreate) -> OrgUnit:
     return unit
 
 
+def _readable_unit_path(session: Session, actor: Actor, code: str | None) -> str | None:
+    """The path of the readable unit with code (None when no code); NotFound otherwise."""
+    if code is None:
+        return None
+    unit = repo.get_unit_by_code(session, actor, code)
+    if unit is None:
+        raise NotFound(f"org unit {code!r} does not exist")
+    return unit.path
+
+
 def list_units_page(
     session: Session,
     actor: Actor,
@@ -135,12 +145,7 @@ def list_units_page(
     limit: int,
 ) -> Page[UnitOut]:
     """A page of readable units, optionally the subtree under the unit with code `under`."""
-    under_path = None
-    if under is not None:
-        root = repo.get_unit_by_code(session, actor, under)
-        if root is None:
-            raise NotFound(f"org unit {under!r} does not exist")
-        under_path = root.path
+    under_path = _readable_unit_path(session, actor, under)
     rows = repo.list_units(
         session,
         actor,
@@ -194,12 +199,7 @@ def list_staff_page(
     limit: int,
 ) -> Page[StaffOut]:
     """A page of readable staff, filtered by unit code (its subtree), role code and status."""
-    unit_path = None
-    if unit is not None:
-        found = repo.get_unit_by_code(session, actor, unit)
-        if found is None:
-            raise NotFound(f"org unit {unit!r} does not exist")
-        unit_path = found.path
+    unit_path = _readable_unit_path(session, actor, unit)
     rows = repo.list_staff(
         session,
         actor,
