@@ -1,0 +1,1 @@
+"""Performance management: the metric catalog, KPI sets by role and stage, targets, leaderboards, daily reports."""
