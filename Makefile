@@ -54,6 +54,7 @@ pytest: setup
 test: lint typecheck pytest
 
 bench: setup
+	@command -v wrk >/dev/null || { echo "wrk is missing (bench/bench_pages.py drives the console with it): sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -54,18 +54,41 @@ def serve(
     settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"Siyu is serving on http://{bind_host}:{bind_port}  (API docs: /api/v1/docs)")
-    uvicorn.run(create_app(), host=bind_host, port=bind_port, log_level="warning")
+    stop = None
+    if settings.embedded_worker:
+        # The embedded default: one process serves pages and runs the jobs (SIYU_EMBEDDED_WORKER=false to opt out).
+        from siyu.worker.jobs import register_builtin_jobs
+        from siyu.worker.runner import Runner, start_in_thread
+
+        _thread, stop = start_in_thread(Runner(register_builtin_jobs()))
+    try:
+        uvicorn.run(create_app(), host=bind_host, port=bind_port, log_level="warning")
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 def _register_domains() -> None:
     from siyu.demo.cli import demo
     from siyu.imports.cli import import_app
     from siyu.org.cli import token_app, user_app
+    from siyu.performance.cli import metrics_app
+    from siyu.performance.kpi_cli import kpi_app, targets_app
+    from siyu.performance.leaderboard_cli import leaderboard_app, report_app
+    from siyu.reports.cli import reports_app
+    from siyu.worker.cli import worker
 
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
     app.add_typer(import_app, name="import")
     app.command("demo")(demo)
+    app.add_typer(leaderboard_app, name="leaderboard")
+    app.add_typer(metrics_app, name="metrics")
+    app.add_typer(report_app, name="report")
+    app.add_typer(reports_app, name="reports")
+    app.add_typer(kpi_app, name="kpi")
+    app.add_typer(targets_app, name="targets")
+    app.command("worker")(worker)
 
 
 _register_domains()

@@ -21,6 +21,19 @@ class Settings(BaseSettings):
     port: int = 8000
     secret_key: str = "dev-only-change-me"
     sql_echo: bool = False
+    # Worker: `siyu serve` runs the jobs in a background thread unless this is false (use `siyu worker`).
+    embedded_worker: bool = True
+    leaderboard_refresh_seconds: float = 2.0
+    # Brand-local HH:MM of the nightly full leaderboard rebuild (catches owner changes, merges); empty = off.
+    leaderboard_rebuild_time: str = "03:30"
+    # Brand-local HH:MM at which the worker writes yesterday's daily reports; empty switches it off.
+    daily_report_time: str = "07:30"
+    # The overview's daily rollups: incremental refresh every N seconds, a full rebuild nightly (empty = off).
+    rollup_refresh_seconds: float = 120.0
+    rollup_rebuild_time: str = "03:00"
+    daily_report_dir: str = "./reports/daily"
+    # Monthly cost of one staff member (salary + overhead, fen) for the boss page's team cost.
+    staff_monthly_cost_fen: int = 1_200_000
 
     @field_validator("time_zone")
     @classmethod

@@ -87,7 +87,10 @@ mobiles = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
 
 
 def _library(digits: str) -> str | None:
-    number = phonenumbers.parse(digits, "CN")
+    try:
+        number = phonenumbers.parse(digits, "CN")
+    except phonenumbers.NumberParseException:
+        return None  # the library rejects some unassigned prefixes outright
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -17,7 +17,16 @@ from siyu.demo.builder import DemoParams, DemoResult, build_demo
 
 SMALL = 1_500
 # Tables whose rows carry wall-clock values or salted hashes, so they are left out of digests.
-NOT_DETERMINISTIC = {"accounts", "audit_log", "api_tokens", "web_sessions", "login_throttles", "import_jobs"}
+# Bookkeeping rows stamped with the wall clock (who logged in, when a job ran), not demo content.
+NOT_DETERMINISTIC = {
+    "accounts",
+    "audit_log",
+    "api_tokens",
+    "web_sessions",
+    "login_throttles",
+    "import_jobs",
+    "leaderboard_watermarks",
+}
 
 
 @dataclass

@@ -164,6 +164,57 @@ try {
       }
     });
 
+    // Import a small customer file: preview the mapping, validate (dry run), run, read the job result.
+    await step("import", async () => {
+      await page.goto(`${base}/imports`);
+      await page.waitForSelector("#import-form");
+      await page.evaluate(() => {
+        window.__siyuNoReload = true;
+      });
+      await page.selectOption('#import-form select[name="kind"]', "customers");
+      await page.setInputFiles('#import-form input[name="file"]', {
+        name: options.import_name || "e2e-customers.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(options.import_csv || "", "utf-8"),
+      });
+      // Each step swaps #import-work; wait for the new element, not for the old one to still be there.
+      const runStep = async (name) => {
+        await page.evaluate(() => {
+          document.querySelector("#import-work").dataset.old = "1";
+        });
+        await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith(`/imports/${name}`)),
+          page.click(`#import-form button[formaction="/imports/${name}"]`),
+        ]);
+        await page.waitForFunction(() => {
+          const work = document.querySelector("#import-work");
+          return work && work.dataset.old !== "1";
+        });
+      };
+      const counts = () =>
+        page.$$eval("#import-counts tbody td", (cells) => cells.map((c) => Number(c.textContent.trim())));
+      await runStep("preview");
+      const mapping = await page.$$eval("#mapping tbody tr", (rows) =>
+        rows.map((r) => [...r.cells].map((c) => c.textContent.trim())),
+      );
+      const previewRows = await page.$$eval("#preview-rows tbody tr", (rows) => rows.length);
+      await runStep("validate");
+      const validated = { ok: (await page.$("#import-result .badge.danger")) === null, counts: await counts() };
+      await runStep("run");
+      const ran = { ok: (await page.$("#import-result .badge.danger")) === null, counts: await counts() };
+      const job = await page.$$eval("#import-jobs tbody tr[id^=job-]", (rows) =>
+        rows.slice(0, 1).map((r) => [...r.cells].map((c) => c.textContent.trim())),
+      );
+      results.import = {
+        mapping,
+        preview_rows: previewRows,
+        validated,
+        ran,
+        latest_job: job[0] || null,
+        in_place: await page.evaluate(() => window.__siyuNoReload === true),
+      };
+    });
+
     // Switch the console to English.
     await step("language", async () => {
       await page.goto(`${base}/`);

@@ -31,6 +31,12 @@ PLAYWRIGHT = ROOT / "node_modules" / "playwright-core"
 SCRIPT = Path(__file__).with_name("console.mjs")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 ROLES = ("admin", "lead", "region", "store", "guide")
+# A small customer file as an operator would export it from a spreadsheet (Chinese headers and values).
+IMPORT_PHONES = ("13900007701", "13900007702", "13900007703")
+IMPORT_CSV = "手机号,姓名,来源,门店\n" + "".join(
+    f"{phone},端到端客户{i},{source},store-sh-01\n"
+    for i, (phone, source) in enumerate(zip(IMPORT_PHONES, ("门店", "转介绍", "广告"), strict=True), 1)
+)
 
 
 def _siyu() -> str:
@@ -127,7 +133,11 @@ def test_console_in_chromium(demo: tuple[str, Path]) -> None:
     url, db = demo
     facts = _scope_facts(db)
     assert facts["own"] and facts["forbidden"] is not None
-    options: dict[str, Any] = {"forbidden_id": facts["forbidden"]}
+    options: dict[str, Any] = {
+        "forbidden_id": facts["forbidden"],
+        "import_name": "e2e-customers.csv",
+        "import_csv": IMPORT_CSV,
+    }
     if os.environ.get("SIYU_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         options["screenshots"] = str(SCREENSHOTS)
@@ -179,6 +189,28 @@ def test_console_in_chromium(demo: tuple[str, Path]) -> None:
     # The overview draws every chart.
     assert seen["overview"]["charts"] >= 1
     assert seen["overview"]["rendered"] == seen["overview"]["charts"]
+
+    # The small file went through preview → validate → run, and the job and customers exist.
+    imported = seen["import"]
+    mapped = {row[0]: row[1] for row in imported["mapping"]}
+    assert mapped == {"手机号": "phone", "姓名": "name", "来源": "source", "门店": "home_store_code"}
+    assert imported["preview_rows"] == len(IMPORT_PHONES)
+    assert imported["validated"]["ok"] and imported["validated"]["counts"][0] == len(IMPORT_PHONES)
+    assert imported["ran"] == {"ok": True, "counts": [len(IMPORT_PHONES), len(IMPORT_PHONES), 0, 0, 0]}
+    assert imported["in_place"] is True
+    with sqlite3.connect(db) as conn:
+        job = conn.execute(
+            "SELECT id, status, filename, total_rows, inserted FROM import_jobs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        found = conn.execute(
+            "SELECT count(DISTINCT customers.id) FROM customers JOIN customer_identities"
+            " ON customer_identities.customer_id = customers.id"
+            " WHERE customer_identities.kind = 'phone' AND customer_identities.value IN (?, ?, ?)",
+            [f"+86{p}" for p in IMPORT_PHONES],  # phones are stored in E.164
+        ).fetchone()[0]
+    assert job[1:] == ("succeeded", "e2e-customers.csv", 3, 3)
+    assert imported["latest_job"][0] == str(job[0]) and imported["latest_job"][2] == "e2e-customers.csv"
+    assert found == len(IMPORT_PHONES)
 
     # Switching to English translates the console.
     assert seen["language"] == {"html_lang": "en", "sign_out": "Sign out", "role": "Administrator"}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.errors import Invalid, NotFound
 from siyu.models import Channel, ChannelMembership, Customer
 from siyu.org.permissions import SYSTEM_ACTOR, Actor
+from siyu.reports.rollups import refresh_rollups
 from siyu.reports.schemas import RETENTION_DAYS, Overview, OverviewFilters
 from siyu.reports.service import build_overview, period_points
 from tests.reports.dataset import FIRST, LAST, ZONE, Brand, build, region_manager
@@ -23,7 +24,25 @@ NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 def _check(
     session: Session, actor: Actor, scope_root: int | None, filters: OverviewFilters, zone: ZoneInfo = ZONE
 ) -> Overview:
-    overview = build_overview(session, actor, filters, zone=zone, now=NOW)
+    """Both ways of reading (raw rows, then rollups refreshed in zone) against the naive figures."""
+    raw = _compare(session, actor, scope_root, filters, zone, use_rollups=False)
+    assert raw.as_of is None
+    refresh_rollups(session, zone=zone)
+    rolled = _compare(session, actor, scope_root, filters, zone, use_rollups=True)
+    assert rolled.as_of is not None and not rolled.behind
+    return rolled
+
+
+def _compare(
+    session: Session,
+    actor: Actor,
+    scope_root: int | None,
+    filters: OverviewFilters,
+    zone: ZoneInfo,
+    *,
+    use_rollups: bool,
+) -> Overview:
+    overview = build_overview(session, actor, filters, zone=zone, now=NOW, use_rollups=use_rollups)
     snapshots = [day for _, day in period_points(filters.first, filters.last)[1]]
     expected = compute(
         session,

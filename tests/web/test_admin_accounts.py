@@ -195,3 +195,63 @@ def test_create_account_over_htmx_reloads_the_content(admin_client: TestClient, 
     assert "<html" not in follow.text and "ana" in follow.text
     assert 'hx-swap-oob="beforeend"' in follow.text and "账号已创建" in follow.text
     assert _get(engine, "ana").permission_role == "analyst"
+
+
+def test_edit_access_changes_role_scope_and_unit(
+    admin_client: TestClient, engine: Engine, make_account: MakeAccount, store: str
+) -> None:
+    guide = make_account("guide1", "guide", scope="self", staff_code="S1")
+    page = admin_client.get(f"/admin/accounts/{guide.id}/edit")
+    assert page.status_code == 200
+    assert 'value="S1"' in page.text and 'value="ST1"' in page.text  # the current staff and unit
+    form = {"csrf_token": page_token(admin_client), "role": "manager", "scope": "subtree", "unit_code": "R1"}
+    response = admin_client.post(f"/admin/accounts/{guide.id}/edit", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/admin/accounts?notice=updated"
+    after = _get(engine, "guide1")
+    assert (after.permission_role, after.data_scope, after.staff_id) == ("manager", "subtree", None)
+    with session_factory(engine)() as s:
+        row = s.execute(select(AuditLog).where(AuditLog.action == "account.update")).scalar_one()
+    assert row.target_id == guide.id
+    assert row.detail is not None
+    assert (
+        row.detail["from"]["permission_role"] == "guide" and row.detail["to"]["permission_role"] == "manager"
+    )
+    assert row.detail["to"]["scope_unit_id"] == after.scope_unit_id != guide.scope_unit_id
+    assert "权限已更改" in admin_client.get("/admin/accounts?notice=updated").text
+
+
+def test_edit_rejects_a_unit_scope_without_a_unit(
+    admin_client: TestClient, engine: Engine, make_account: MakeAccount
+) -> None:
+    analyst = make_account("ana", "analyst")
+    token = page_token(admin_client)
+    form = {"csrf_token": token, "role": "manager", "scope": "unit", "unit_code": "", "staff_code": ""}
+    response = admin_client.post(f"/admin/accounts/{analyst.id}/edit", data=form)
+    assert response.status_code == 422
+    assert 'id="error-unit_code"' in response.text and "需要" in response.text
+    form = {"csrf_token": token, "role": "nobody", "scope": "all", "unit_code": "NOPE"}
+    response = admin_client.post(f"/admin/accounts/{analyst.id}/edit", data=form)
+    assert 'id="error-role"' in response.text and 'id="error-unit_code"' in response.text
+    unchanged = _get(engine, "ana")
+    assert (unchanged.permission_role, unchanged.data_scope) == ("analyst", "all")
+    assert "account.update" not in _audit_actions(engine)
+
+
+def test_edit_refuses_to_demote_yourself_and_needs_csrf(admin_client: TestClient, engine: Engine) -> None:
+    me = _get(engine, "root")
+    form = {"csrf_token": page_token(admin_client), "role": "analyst", "scope": "all"}
+    response = admin_client.post(f"/admin/accounts/{me.id}/edit", data=form)
+    assert response.status_code == 409
+    assert _get(engine, "root").permission_role == "admin"
+    del form["csrf_token"]
+    assert admin_client.post(f"/admin/accounts/{me.id}/edit", data=form).status_code == 403
+
+
+def test_edit_is_admin_only(client: TestClient, make_account: MakeAccount) -> None:
+    target = make_account("ana", "analyst")
+    make_account("lead", "private_domain_lead")
+    login(client, "lead")
+    assert client.get(f"/admin/accounts/{target.id}/edit").status_code == 403
+    form = {"csrf_token": page_token(client), "role": "admin", "scope": "all"}
+    assert client.post(f"/admin/accounts/{target.id}/edit", data=form).status_code == 403

@@ -142,6 +142,28 @@ def test_logout_kills_the_session(client: TestClient, engine: Engine, make_accou
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
+def test_sign_in_and_sign_out_are_audited(
+    client: TestClient, engine: Engine, make_account: MakeAccount
+) -> None:
+    account = make_account("alice")
+    login(client, "alice", "wrong-password")
+    login(client, "alice")
+    client.post("/logout", data={"csrf_token": page_token(client)}, follow_redirects=False)
+    # A second sign-out without a session has nobody to attribute: nothing more is written.
+    client.post("/logout", data={"csrf_token": page_token(client, "/login")}, follow_redirects=False)
+    with session_factory(engine)() as s:
+        rows = s.execute(
+            select(AuditLog.action, AuditLog.target_id)
+            .where(AuditLog.action.like("auth.%"))
+            .order_by(AuditLog.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("auth.login_failed", account.id),
+        ("auth.login", account.id),
+        ("auth.logout", account.id),
+    ]
+
+
 def _issued(response: object) -> str:
     headers = response.headers.get_list("set-cookie")  # type: ignore[attr-defined]
     value = next(h for h in headers if h.startswith("siyu_session="))

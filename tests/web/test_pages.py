@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from siyu.org.permissions import PermissionRole
+from siyu.org.permissions import Actor, DataScope, PermissionRole
 from siyu.web.render import environment, nav_entries, register_nav, render_block
 from tests.web.conftest import MakeAccount, login
+
+
+def _actor(role: PermissionRole) -> Actor:
+    return Actor(account_id=1, username="x", role=role, scope=DataScope.all)
 
 
 def test_layout_shows_viewer_nav_and_toast_container(admin_client: TestClient) -> None:
@@ -24,16 +28,16 @@ def test_nav_lists_only_what_the_role_may_open(client: TestClient, make_account:
     login(client, "g")
     html = client.get("/").text
     assert 'href="/admin/accounts"' not in html
-    assert {e.key for e in nav_entries(PermissionRole.guide)} >= {"home"}
-    assert "accounts" not in {e.key for e in nav_entries(PermissionRole.guide)}
-    assert "accounts" in {e.key for e in nav_entries(PermissionRole.admin)}
+    assert {e.key for e in nav_entries(_actor(PermissionRole.guide))} >= {"home"}
+    assert "accounts" not in {e.key for e in nav_entries(_actor(PermissionRole.guide))}
+    assert "accounts" in {e.key for e in nav_entries(_actor(PermissionRole.admin))}
 
 
 def test_registered_pages_join_the_nav() -> None:
     register_nav("zz-test", "Home", "/zz-test", order=999, roles=[PermissionRole.analyst])
     try:
-        assert "zz-test" in {e.key for e in nav_entries(PermissionRole.analyst)}
-        assert "zz-test" not in {e.key for e in nav_entries(PermissionRole.guide)}
+        assert "zz-test" in {e.key for e in nav_entries(_actor(PermissionRole.analyst))}
+        assert "zz-test" not in {e.key for e in nav_entries(_actor(PermissionRole.guide))}
     finally:
         from siyu.web import render
 

@@ -58,8 +58,18 @@ def test_counts_and_merge(
     headers = signed_in(client, make_account)
     page = client.get("/tags").text
     assert count_of(page, tagged["a"]) == "3" and count_of(page, tagged["b"]) == "2"
-    merged = client.post(f"/tags/{tagged['a']}/merge", data={"target_id": tagged["b"]}, headers=headers)
+    # The first post only asks: nothing changes until the confirmation comes back.
+    asked = client.post(f"/tags/{tagged['a']}/merge", data={"target_id": tagged["b"]}, headers=headers)
+    assert asked.status_code == 200 and 'id="merge-confirm"' in asked.text
+    assert "3" in asked.text.split('id="merge-confirm"')[1].split("</p>")[0]  # A's customers
+    assert 'name="confirm" value="1"' in asked.text
+    with session_factory(engine)() as s:
+        assert s.get(Tag, tagged["a"]) is not None
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action.like("tag%"))) == 0
+    confirmed = {"target_id": tagged["b"], "confirm": "1"}
+    merged = client.post(f"/tags/{tagged['a']}/merge", data=confirmed, headers=headers)
     assert merged.status_code == 200, merged.text
+    assert 'id="merge-confirm"' not in merged.text
     assert f'id="tag-{tagged["a"]}"' not in merged.text and count_of(merged.text, tagged["b"]) == "4"
     with session_factory(engine)() as s:
         assert s.get(Tag, tagged["a"]) is None
@@ -105,3 +115,31 @@ def test_tag_name_is_escaped(client: TestClient, make_account: MakeAccount, tagg
     for path in ("/tags", "/customers"):
         html = client.get(path).text
         assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_groups_rename_and_delete_only_when_empty(
+    client: TestClient, engine: Engine, make_account: MakeAccount, tagged: dict[str, int]
+) -> None:
+    """A group is renamed in place; deleting one that holds tags is refused and changes nothing."""
+    headers = signed_in(client, make_account)
+    group = tagged["group"]
+    renamed = client.post(f"/tags/groups/{group}/rename", data={"name": "偏好"}, headers=headers)
+    assert renamed.status_code == 200 and "偏好" in renamed.text
+    refused = client.post(f"/tags/groups/{group}/delete", headers=headers)
+    assert refused.status_code == 409
+    assert "2" in refused.text and "合并或删除" in refused.text
+    with session_factory(engine)() as s:
+        assert s.get(TagGroup, group) is not None
+        assert s.scalar(select(func.count()).select_from(CustomerTag)) == 5
+    client.post("/tags/groups", data={"name": "空组"}, headers=headers)
+    with session_factory(engine)() as s:
+        empty = s.scalar(select(TagGroup.id).where(TagGroup.name == "空组"))
+    assert client.post(f"/tags/groups/{empty}/delete", headers=headers).status_code == 200
+    with session_factory(engine)() as s:
+        assert s.get(TagGroup, empty) is None
+        actions = list(
+            s.scalars(select(AuditLog.action).where(AuditLog.action.like("tag%")).order_by(AuditLog.id))
+        )
+    assert actions == ["tag_group.update", "tag_group.create", "tag_group.delete"]
+    blank = client.post(f"/tags/groups/{group}/rename", data={"name": " "}, headers=headers)
+    assert blank.status_code == 422 and "name" in blank.text

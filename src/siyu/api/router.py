@@ -8,9 +8,15 @@ from siyu.commerce.api import router as commerce_router
 from siyu.customers.api import router as customers_router
 from siyu.imports.api import router as imports_router
 from siyu.org.api import router as org_router
+from siyu.performance.api import router as metrics_router
+from siyu.performance.kpi_api import router as kpi_router
+from siyu.performance.leaderboard_api import router as leaderboard_router
 
 api_router = APIRouter()
 api_router.include_router(org_router)
 api_router.include_router(customers_router)
 api_router.include_router(commerce_router)
 api_router.include_router(imports_router)
+api_router.include_router(leaderboard_router)
+api_router.include_router(metrics_router)
+api_router.include_router(kpi_router)

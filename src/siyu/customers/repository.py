@@ -92,21 +92,15 @@ def _filter_clauses(f: CustomerFilters) -> list[ColumnElement[bool]]:
             if f.phone
             else CustomerIdentity.value.endswith(f.phone_suffix or "", autoescape=True)
         )
-        clauses.append(
-            select(CustomerIdentity.id)
-            .where(
-                CustomerIdentity.customer_id == Customer.id,
-                CustomerIdentity.kind == IdentityKind.phone,
-                value,
-            )
-            .exists()
+        # IN over the (kind, value) index, not a correlated EXISTS: EXISTS probed every customer in
+        # id order until a page matched, i.e. the whole table for a rare suffix (140 ms → 8 ms at 50k).
+        phone_owners = select(CustomerIdentity.customer_id).where(
+            CustomerIdentity.kind == IdentityKind.phone, value
         )
+        clauses.append(Customer.id.in_(phone_owners))
     if f.tag_id is not None:
-        clauses.append(
-            select(CustomerTag.tag_id)
-            .where(CustomerTag.customer_id == Customer.id, CustomerTag.tag_id == f.tag_id)
-            .exists()
-        )
+        # Same reason: the tag's customers come from the tag_id index, bounded by the tag's size.
+        clauses.append(Customer.id.in_(select(CustomerTag.customer_id).where(CustomerTag.tag_id == f.tag_id)))
     if f.source is not None:
         clauses.append(Customer.source == f.source)
     if f.channel is not None:
@@ -146,18 +140,21 @@ def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer |
 
 
 def first_phones(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
-    """The earliest phone identity of each customer (one grouped query for a whole page)."""
+    """The earliest phone identity of each customer (one query for a whole page)."""
     if not customer_ids:
         return {}
-    first = (
-        select(func.min(CustomerIdentity.id))
-        .where(CustomerIdentity.customer_id.in_(customer_ids), CustomerIdentity.kind == IdentityKind.phone)
-        .group_by(CustomerIdentity.customer_id)
-    )
+    # Only the customer_id filter in SQL: with `kind = 'phone'` as well, SQLite (no statistics)
+    # walked every phone through the (kind, value) index instead (40 ms → 1 ms for a page of 50).
     rows = session.execute(
-        select(CustomerIdentity.customer_id, CustomerIdentity.value).where(CustomerIdentity.id.in_(first))
+        select(CustomerIdentity.customer_id, CustomerIdentity.kind, CustomerIdentity.value)
+        .where(CustomerIdentity.customer_id.in_(set(customer_ids)))
+        .order_by(CustomerIdentity.id)
     )
-    return {int(c): v for c, v in rows}
+    phones: dict[int, str] = {}
+    for customer_id, kind, value in rows:
+        if kind == IdentityKind.phone:
+            phones.setdefault(int(customer_id), value)
+    return phones
 
 
 def tags_of(session: Session, customer_ids: Sequence[int]) -> dict[int, list[Any]]:

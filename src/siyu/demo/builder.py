@@ -25,6 +25,10 @@ from siyu.demo.timeline import Calendar
 from siyu.demo.writer import Reporter, Writer
 from siyu.errors import Conflict, Invalid
 from siyu.models import AuditLog, Customer
+from siyu.performance import leaderboard
+from siyu.performance.kpi_demo import seed_for_demo
+from siyu.reports.rollups import refresh_rollups
+from siyu.timeutil import day_start_utc
 
 DEFAULT_SEED = 42
 DEFAULT_AS_OF = date(2026, 11, 1)
@@ -167,6 +171,7 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
         )
     writer.reporter.step("accounts")
     accounts = create_demo_accounts(session)
+    seed_for_demo(session, params.as_of)  # KPI sets from the articles and a stage history
     counts = dict(sorted(writer.counts.items()))
     counts["accounts"] = len(accounts)
     session.add(
@@ -186,6 +191,9 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
         )
     )
     session.flush()
+    # The overview reads daily rollups: build them in the same transaction, as of the history's end.
+    refresh_rollups(session, full=True, now=day_start_utc(params.as_of))
+    leaderboard.rebuild(session)  # so the first board is live without replaying the whole event log
     return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
 
 

@@ -20,6 +20,7 @@ from siyu.imports.context import ImportOptions, Progress
 from siyu.imports.report import ImportFailed, ImportOutcome
 from siyu.imports.service import run_import
 from siyu.models import AuditLog, ImportJob, ImportKind, ImportStatus
+from siyu.reports.rollups import refresh_rollups
 
 
 @dataclass
@@ -102,6 +103,8 @@ def execute_import(
     job_id = _open_job(session, kind, filename, file_sha256(stream), options)
     try:
         outcome = run_import(session, kind, stream, filename, options, progress)
+        # The overview's rollups take in the new rows in the same transaction (only the dirty days).
+        refresh_rollups(session)
         job = session.execute(select(ImportJob).where(ImportJob.id == job_id)).scalar_one()
         _fill(job, outcome)
         job.status = ImportStatus.succeeded.value

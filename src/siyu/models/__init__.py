@@ -27,7 +27,18 @@ from siyu.models.enums import (
     TagAppliedBy,
     TaskStatus,
 )
+from siyu.models.kpi import BrandStage, BrandStageChange, KpiSet, KpiSetItem, PaceCurve, Target, TargetSubject
+from siyu.models.leaderboard import LeaderboardCounter, LeaderboardWatermark
 from siyu.models.org import Account, ApiToken, OrgUnit, Staff, StaffRole
+from siyu.models.rollups import (
+    RollupCustomer,
+    RollupJoin,
+    RollupOrder,
+    RollupOrderMonth,
+    RollupPresence,
+    RollupPresenceMonth,
+    RollupState,
+)
 from siyu.models.web import LoginThrottle, WebSession
 
 __all__ = [
@@ -35,6 +46,8 @@ __all__ = [
     "AcquisitionSource",
     "ApiToken",
     "AuditLog",
+    "BrandStage",
+    "BrandStageChange",
     "Channel",
     "ChannelMembership",
     "ChatGroup",
@@ -47,6 +60,10 @@ __all__ = [
     "ImportJob",
     "ImportKind",
     "ImportStatus",
+    "KpiSet",
+    "KpiSetItem",
+    "LeaderboardCounter",
+    "LeaderboardWatermark",
     "LeaveReason",
     "LifecycleStage",
     "LoginThrottle",
@@ -57,7 +74,15 @@ __all__ = [
     "OrderStatus",
     "OrgUnit",
     "OrgUnitKind",
+    "PaceCurve",
     "Referral",
+    "RollupCustomer",
+    "RollupJoin",
+    "RollupOrder",
+    "RollupOrderMonth",
+    "RollupPresence",
+    "RollupPresenceMonth",
+    "RollupState",
     "Staff",
     "StaffRole",
     "StaffStatus",
@@ -66,6 +91,8 @@ __all__ = [
     "Tag",
     "TagAppliedBy",
     "TagGroup",
+    "Target",
+    "TargetSubject",
     "TaskStatus",
     "WebSession",
 ]

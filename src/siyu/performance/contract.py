@@ -93,7 +93,7 @@ COMPANY_SUBJECT_ID = 0  # the single company subject's id in MetricTable
 class Unit(StrEnum):
     """What a metric's value measures (how pages format it)."""
 
-    count = "count"
+    count = "count"  # type: ignore[assignment]  # shadows str.count on purpose
     fen = "fen"  # money, integer fen; yuan only on screen
     ratio = "ratio"  # 0..1, shown as a percentage
     seconds = "seconds"
@@ -104,7 +104,7 @@ class Direction(StrEnum):
     """Whether more is better."""
 
     higher = "higher"
-    lower = "lower"
+    lower = "lower"  # type: ignore[assignment]  # shadows str.lower on purpose
 
 
 class MetricGroup(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 RETENTION_DAYS = (7, 30, 90)
 
@@ -83,6 +83,9 @@ class Overview:
     gmv_private_fen: int
     top_stores: list[StoreRow] = field(default_factory=list)
     bottom_stores: list[StoreRow] = field(default_factory=list)
+    # Read from rollups refreshed at as_of (None: live from the raw rows); behind: newer events wait.
+    as_of: datetime | None = None
+    behind: bool = False
 
     @property
     def private_share(self) -> float | None:

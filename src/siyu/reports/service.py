@@ -13,6 +13,7 @@ from siyu.models import AcquisitionSource, Channel, OrderChannel
 from siyu.org import repository as org_repo
 from siyu.org.permissions import Actor
 from siyu.reports import repository as repo
+from siyu.reports.rollups import events_after, rollup_state
 from siyu.reports.schemas import (
     RETENTION_DAYS,
     GmvRow,
@@ -76,8 +77,13 @@ def build_overview(
     *,
     zone: ZoneInfo | None = None,
     now: datetime | None = None,
+    use_rollups: bool = True,
 ) -> Overview:
-    """Every figure of the overview for the actor's scope, the date range and the org filter."""
+    """Every figure of the overview for the actor's scope, the date range and the org filter.
+
+    Read from the daily rollups when they exist for this zone and scope (the page then says "as
+    of" their refresh time); otherwise, and with use_rollups=False, from the raw rows.
+    """
     check_filters(filters)
     zone = zone or brand_zone()
     now = now or utcnow()
@@ -88,13 +94,18 @@ def build_overview(
             raise NotFound(f"org unit {filters.unit_id} does not exist")
         unit_path, unit_name = unit.path, unit.name
     pop = repo.population(actor, unit_path)
+    state = rollup_state(session) if use_rollups else None
+    where = repo.rollup_population(actor, unit_path) if state is not None and state.zone == zone.key else None
     start = day_start_utc(filters.first, zone)
     end = day_start_utc(filters.last + timedelta(days=1), zone)
     channels = [c.value for c in Channel]
 
     period, points = period_points(filters.first, filters.last)
     instants = [day_start_utc(day + timedelta(days=1), zone) for _, day in points]
-    by_channel = repo.presence(session, pop, instants)
+    if where is not None:
+        by_channel = repo.presence_rollups(session, where, [day for _, day in points])
+    else:
+        by_channel = repo.presence(session, pop, instants)
     total = by_channel[None]
     series = {c: by_channel.get(c, [0] * len(instants)) for c in channels}
 
@@ -104,13 +115,22 @@ def build_overview(
     ]
     sources = [s.value for s in AcquisitionSource]
     new_by_day = {d: dict.fromkeys(sources, 0) for d in days}
-    joined = repo.joins(session, pop, zone, start, end, RETENTION_DAYS)
-    for day, _channel, source, count, _kept in joined:
+    if where is not None:
+        new_rows = repo.new_contacts_rollups(session, where, filters.first, filters.last)
+        cohort_rows = repo.cohorts_rollups(session, where, filters.first, filters.last)
+    else:
+        new_rows, cohort_rows = _split_joins(repo.joins(session, pop, zone, start, end, RETENTION_DAYS))
+    for day, source, count in new_rows:
         new_by_day[day][source] += count
     new_by_source = {s: sum(new_by_day[d][s] for d in days) for s in sources}
 
-    retention = _retention(joined, zone, filters, min(end, now))
-    gmv_months, order_channels, by_store = _gmv(session, pop, zone, filters, start, end)
+    retention = _retention(cohort_rows, zone, filters, min(end, now))
+    if where is not None:
+        gmv_rows, private_gmv = repo.gmv_rollups(session, where, filters.first, filters.last)
+    else:
+        gmv_rows = repo.gmv_by_channel_month(session, pop, zone, start, end)
+        private_gmv = repo.private_gmv_by_month(session, pop, zone, start, end)
+    gmv_months, order_channels, by_store = _gmv(gmv_rows, private_gmv, filters)
     stores = [
         StoreRow(i, code, name, *by_store.get(i, (0, 0)))
         for i, code, name in repo.stores(session, actor, unit_path)
@@ -137,11 +157,22 @@ def build_overview(
         gmv_private_fen=sum(row.private_fen for row in gmv_months),
         top_stores=ranked[:STORES_SHOWN],
         bottom_stores=list(reversed(ranked[-STORES_SHOWN:])),
+        as_of=state.refreshed_at if state is not None and where is not None else None,
+        behind=where is not None and state is not None and events_after(session, state.last_event_id),
     )
 
 
-def _retention(
+def _split_joins(
     joined: list[tuple[str, str, str, int, list[int]]],
+) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int, list[int]]]]:
+    """Raw join rows → (day, source, count) for new contacts and (channel, month, size, kept) cohorts."""
+    new_rows = [(day, source, count) for day, _channel, source, count, _kept in joined]
+    cohort_rows = [(channel, day[:7], count, kept) for day, channel, _source, count, kept in joined]
+    return new_rows, cohort_rows
+
+
+def _retention(
+    joined: list[tuple[str, str, int, list[int]]],
     zone: ZoneInfo,
     filters: OverviewFilters,
     as_of: datetime,
@@ -154,9 +185,9 @@ def _retention(
         for m in months_between(filters.first, filters.last)
     }
     cohorts: dict[tuple[str, str], tuple[int, list[int]]] = {}
-    for day, channel, _source, count, kept in joined:
-        size, sums = cohorts.get((channel, day[:7]), (0, [0] * len(RETENTION_DAYS)))
-        cohorts[(channel, day[:7])] = (size + count, [a + b for a, b in zip(sums, kept, strict=True)])
+    for channel, month, count, kept in joined:
+        size, sums = cohorts.get((channel, month), (0, [0] * len(RETENTION_DAYS)))
+        cohorts[(channel, month)] = (size + count, [a + b for a, b in zip(sums, kept, strict=True)])
     rows = []
     for (channel, month), (size, kept) in cohorts.items():
         measured = {
@@ -169,12 +200,9 @@ def _retention(
 
 
 def _gmv(
-    session: Session,
-    pop: repo.ColumnElement[bool],
-    zone: ZoneInfo,
+    gmv_rows: list[tuple[str, str, int | None, int, int]],
+    private_gmv: dict[str, int],
     filters: OverviewFilters,
-    start: datetime,
-    end: datetime,
 ) -> tuple[list[GmvRow], list[str], dict[int, tuple[int, int]]]:
     order_channels = [c.value for c in OrderChannel]
     months = [m.strftime("%Y-%m") for m in months_between(filters.first, filters.last)]
@@ -182,13 +210,13 @@ def _gmv(
     orders = dict.fromkeys(months, 0)
     private = dict.fromkeys(months, 0)
     by_store: dict[int, tuple[int, int]] = {}
-    for channel, month, store_id, count, gmv in repo.gmv_by_channel_month(session, pop, zone, start, end):
+    for channel, month, store_id, count, gmv in gmv_rows:
         cells[month][channel] += gmv
         orders[month] += count
         if store_id is not None:
             n, g = by_store.get(store_id, (0, 0))
             by_store[store_id] = (n + count, g + gmv)
-    for month, private_gmv in repo.private_gmv_by_month(session, pop, zone, start, end).items():
-        private[month] += private_gmv
+    for month, fen in private_gmv.items():
+        private[month] += fen
     rows = [GmvRow(m, cells[m], orders[m], sum(cells[m].values()), private[m]) for m in months]
     return rows, order_channels, by_store

@@ -1,4 +1,4 @@
-"""Account administration (admin role only): list, create, disable/enable, unlock, reset password."""
+"""Account administration (admin role only): list, create, edit access, disable/enable, unlock, reset password."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ NOTICES = {
     "enabled": N_("Account enabled."),
     "unlocked": N_("Account unlocked."),
     "password": N_("Password reset; the account's other sessions have ended."),
+    "updated": N_("Account access changed."),
 }
 
 register_nav("accounts", N_("Accounts"), "/admin/accounts", order=900, roles=[PermissionRole.admin])
@@ -149,3 +150,43 @@ def reset_password(
     service.reset_password(session, admin.actor, account_id, password, keep_session=admin.session_id)
     session.commit()
     return RedirectResponse("/admin/accounts?notice=password", status_code=303)
+
+
+def _edit_page(
+    request: Request, session: SessionDep, account_id: int, form: service.AccessForm, errors: dict[str, str]
+) -> HTMLResponse:
+    context = {
+        "account": service.get_account_row(session, account_id),
+        "form": form,
+        "errors": errors,
+        "units": service.unit_choices(session),
+    }
+    return render(request, "admin/edit.html", context, status_code=422 if errors else 200)
+
+
+@router.get("/{account_id}/edit", response_class=HTMLResponse)
+def edit_page(request: Request, session: SessionDep, _admin: AdminDep, account_id: int) -> HTMLResponse:
+    """The form to change an account's role, data scope and scope unit."""
+    form = service.AccessForm.of(service.get_account_row(session, account_id))
+    return _edit_page(request, session, account_id, form, {})
+
+
+@router.post("/{account_id}/edit")
+def edit_account(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    account_id: int,
+    role: Annotated[str, Form(max_length=64)] = "",
+    scope: Annotated[str, Form(max_length=64)] = "",
+    unit_code: Annotated[str, Form(max_length=200)] = "",
+    staff_code: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Save the access change (audited); field errors come back next to the fields."""
+    form = service.AccessForm(role, scope, unit_code.strip(), staff_code.strip())
+    errors = service.access_errors(session, form)
+    if errors:
+        return _edit_page(request, session, account_id, form, errors)
+    service.update_access(session, admin.actor, account_id, form)
+    session.commit()
+    return RedirectResponse("/admin/accounts?notice=updated", status_code=303)

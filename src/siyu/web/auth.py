@@ -16,6 +16,7 @@ from siyu.errors import Forbidden, Unauthorized
 from siyu.models import OrgUnit
 from siyu.org.permissions import Actor, PermissionRole
 from siyu.org.tokens import actor_for_account
+from siyu.web.access import PageAccess, access_for
 from siyu.web.cookies import SESSION_COOKIE
 from siyu.web.i18n import N_
 from siyu.web.services.sessions import load_session
@@ -83,16 +84,20 @@ def require_viewer(viewer: OptionalViewerDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(require_viewer)]
 
 
-def require_roles(*roles: PermissionRole) -> Callable[[Viewer], Viewer]:
-    """A dependency that lets only the given permission roles through (others get 403)."""
-    allowed = frozenset(roles)
+def require_access(access: PageAccess) -> Callable[[Viewer], Viewer]:
+    """A dependency that lets through only viewers access allows (others get 403); the nav reads the same rule."""
 
     def dependency(viewer: ViewerDep) -> Viewer:
-        if viewer.actor.role not in allowed:
-            raise Forbidden(N_("Your role may not open this page."))
+        if not access.allows(viewer.actor):
+            raise Forbidden(access.denied)
         return viewer
 
     return dependency
+
+
+def require_roles(*roles: PermissionRole) -> Callable[[Viewer], Viewer]:
+    """A dependency that lets only the given permission roles through (others get 403)."""
+    return require_access(access_for(roles))
 
 
 AdminDep = Annotated[Viewer, Depends(require_roles(PermissionRole.admin))]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
+from siyu.audit import audit
 from siyu.config import get_settings
 from siyu.web.auth import OptionalViewerDep, SessionDep, safe_next
 from siyu.web.cookies import (
@@ -79,8 +80,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, session: SessionDep) -> Response:
-    """End the session on the server and drop the cookie."""
+def logout(request: Request, session: SessionDep, viewer: OptionalViewerDep) -> Response:
+    """End the session on the server (audited) and drop the cookie."""
+    if viewer is not None:
+        audit(session, viewer.actor, "auth.logout", "account", viewer.account_id)
     end_session(session, request.cookies.get(SESSION_COOKIE, ""))
     session.commit()
     response: Response = RedirectResponse("/login", status_code=303)

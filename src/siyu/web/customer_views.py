@@ -20,7 +20,6 @@ from siyu.org.permissions import PermissionRole
 from siyu.privacy import mask_phone
 from siyu.web.auth import SessionDep, Viewer, require_roles
 from siyu.web.i18n import N_
-from siyu.web.overview_views import CHANNEL_LABELS, SOURCE_LABELS
 from siyu.web.render import gettext_for, register_nav, render
 
 CUSTOMER_ROLES = tuple(PermissionRole)
@@ -40,30 +39,7 @@ SORT_LABELS = {
     "lifecycle_stage": N_("Stage"),
     "first_seen_at": N_("First seen"),
 }
-STAGE_LABELS = {
-    "new": N_("New"),
-    "active": N_("Active"),
-    "sleeping": N_("Sleeping"),
-    "lost": N_("Lost"),
-    "recalled": N_("Recalled"),
-}
-LEAVE_LABELS = {
-    "customer_deleted_staff": N_("Customer deleted the staff member"),
-    "staff_deleted_customer": N_("Staff member deleted the customer"),
-    "left_group": N_("Left the group"),
-    "removed_from_group": N_("Removed from the group"),
-    "unsubscribed": N_("Unsubscribed"),
-    "membership_cancelled": N_("Membership cancelled"),
-    "handover": N_("Handed over to another staff member"),
-    "other": N_("Other"),
-}
-LABELS = {
-    "CHANNEL_LABELS": CHANNEL_LABELS,
-    "SOURCE_LABELS": SOURCE_LABELS,
-    "STAGE_LABELS": STAGE_LABELS,
-    "LEAVE_LABELS": LEAVE_LABELS,
-    "SORT_LABELS": SORT_LABELS,
-}
+LABELS = {"SORT_LABELS": SORT_LABELS}
 
 
 def _enum(kind: type[E], value: str | None, where: str) -> E | None:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from siyu.errors import Forbidden, Invalid, NotFound, SiyuError
+from siyu.errors import Invalid, NotFound, SiyuError
 from siyu.imports.context import ImportOptions
 from siyu.imports.mapping import parse_map
 from siyu.imports.report import ImportFailed, ImportOutcome
@@ -22,21 +22,15 @@ from siyu.imports.runner import execute_import, get_job
 from siyu.imports.service import preview, run_import
 from siyu.models import ImportJob, ImportKind
 from siyu.org.permissions import WRITE_ROLES, DataScope
-from siyu.web.auth import SessionDep, Viewer, require_roles
+from siyu.web.access import access_for
+from siyu.web.auth import SessionDep, Viewer, require_access
 from siyu.web.i18n import N_
 from siyu.web.render import register_nav, render
 
 MAX_UPLOAD = 50 << 20
 RECENT_JOBS = 20
-_ROLES = tuple(sorted(WRITE_ROLES, key=lambda r: r.value))
+# Mapping states of the preview; kinds and job statuses go through the `label` filter.
 LABELS = {
-    "customers": N_("Customers"),
-    "orders": N_("Orders"),
-    "messages": N_("Messages"),
-    "pending": N_("pending"),
-    "running": N_("running"),
-    "succeeded": N_("succeeded"),
-    "failed": N_("failed"),
     "mapped": N_("mapped"),
     "ignored": N_("ignored"),
     "unknown": N_("unknown"),
@@ -44,21 +38,18 @@ LABELS = {
 }
 
 
-def _require_importer(viewer: Annotated[Viewer, Depends(require_roles(*_ROLES))]) -> Viewer:
-    """Imports write across the whole brand: a writing role with data scope 'all'."""
-    if viewer.actor.scope is not DataScope.all:
-        raise Forbidden(N_("Imports need data scope 'all'."))
-    return viewer
-
-
-ImportViewer = Annotated[Viewer, Depends(_require_importer)]
+# Imports write across the whole brand: a writing role with data scope 'all'.
+IMPORT_ACCESS = access_for(
+    WRITE_ROLES, [DataScope.all], N_("Imports need a writing role with data scope 'all'.")
+)
+ImportViewer = Annotated[Viewer, Depends(require_access(IMPORT_ACCESS))]
 KindField = Annotated[ImportKind, Form()]
 Upload = Annotated[UploadFile, File()]
 Flag = Annotated[str, Form(max_length=8)]
 MapField = Annotated[str, Form(alias="map", max_length=4000)]
 
 router = APIRouter(include_in_schema=False)
-register_nav("imports", N_("Import"), "/imports", order=40, roles=_ROLES)
+register_nav("imports", N_("Import"), "/imports", order=40, access=IMPORT_ACCESS)
 
 
 def _jobs(session: Session) -> list[ImportJob]:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,12 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from siyu.config import get_settings
-from siyu.org.permissions import PermissionRole
+from siyu.org.permissions import Actor, PermissionRole
+from siyu.web.access import EVERYONE, PageAccess, access_for
 from siyu.web.cookies import LANG_COOKIE, PRE_SESSION_CSRF_COOKIE, set_cookie
 from siyu.web.csrf import CSRF_FIELD, pre_session_token
-from siyu.web.i18n import HTML_LANG, LOCALE_NAMES, LOCALES, N_, negotiate, normalize_locale, translations
+from siyu.web.i18n import HTML_LANG, LOCALE_NAMES, LOCALES, negotiate, normalize_locale, translations
+from siyu.web.labels import LABELS, choices, label_msgid
 
 if TYPE_CHECKING:
     from siyu.web.auth import Viewer
@@ -39,52 +42,46 @@ TOAST_TARGET = "#toasts"
 
 @dataclass(frozen=True)
 class NavEntry:
-    """A page in the top navigation; roles None means every signed-in account."""
+    """A page in the top navigation; access is the same rule the page's route enforces."""
 
     key: str
     label: str
     path: str
     order: int = 100
-    roles: frozenset[PermissionRole] | None = None
+    access: PageAccess = EVERYONE
 
-    def visible_to(self, role: PermissionRole) -> bool:
-        """Whether an account with role may see (and open) this page."""
-        return self.roles is None or role in self.roles
+    def visible_to(self, actor: Actor) -> bool:
+        """Whether actor may see (and open) this page."""
+        return self.access.allows(actor)
 
 
 _NAV: dict[str, NavEntry] = {}
 
 
 def register_nav(
-    key: str, label: str, path: str, *, order: int = 100, roles: Iterable[PermissionRole] | None = None
+    key: str,
+    label: str,
+    path: str,
+    *,
+    order: int = 100,
+    roles: Iterable[PermissionRole] | None = None,
+    access: PageAccess | None = None,
 ) -> NavEntry:
-    """Add (or replace) a navigation entry; each page module registers its own, so nav lists only what exists."""
-    entry = NavEntry(key, label, path, order, frozenset(roles) if roles is not None else None)
+    """Add (or replace) a navigation entry; give the page's own PageAccess (or its roles) so nav and route agree."""
+    entry = NavEntry(key, label, path, order, access or access_for(roles))
     _NAV[key] = entry
     return entry
 
 
-def nav_entries(role: PermissionRole | None) -> list[NavEntry]:
-    """The entries a role may see, in display order."""
-    if role is None:
+def nav_entries(actor: Actor | None) -> list[NavEntry]:
+    """The entries an actor may see, in display order."""
+    if actor is None:
         return []
-    return sorted((e for e in _NAV.values() if e.visible_to(role)), key=lambda e: (e.order, e.key))
+    return sorted((e for e in _NAV.values() if e.visible_to(actor)), key=lambda e: (e.order, e.key))
 
 
-ROLE_LABELS = {
-    "admin": N_("Administrator"),
-    "private_domain_lead": N_("Private-domain lead"),
-    "manager": N_("Manager"),
-    "operator": N_("Operator"),
-    "guide": N_("Guide"),
-    "analyst": N_("Analyst"),
-}
-SCOPE_LABELS = {
-    "self": N_("Own customers"),
-    "unit": N_("Own unit"),
-    "subtree": N_("Unit and below"),
-    "all": N_("Everything"),
-}
+ROLE_LABELS = LABELS["PermissionRole"]
+SCOPE_LABELS = LABELS["DataScope"]
 
 
 def _template_loader() -> ChoiceLoader:
@@ -112,6 +109,21 @@ def _csrf_input(context: Context) -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, context.get("csrf_token"))
 
 
+@pass_context
+def _label(context: Context, value: object, kind: str | None = None) -> str:
+    # Codes without a label (new enum values, free-text codes) show as they are rather than vanish.
+    msgid = label_msgid(value, kind)
+    if msgid is None:
+        return "" if value is None else str(value.value if isinstance(value, StrEnum) else value)
+    return translations(context.get("locale")).gettext(msgid)
+
+
+@pass_context
+def _label_choices(context: Context, kind: str) -> list[tuple[str, str]]:
+    gettext = translations(context.get("locale")).gettext
+    return [(code, gettext(msgid)) for code, msgid in choices(kind)]
+
+
 def _fen(value: int | None) -> str:
     return "—" if value is None else f"{value / 100:,.2f}"
 
@@ -134,6 +146,8 @@ def build_environment() -> Environment:
     env.globals["csrf_input"] = _csrf_input
     env.globals["ROLE_LABELS"] = ROLE_LABELS
     env.globals["SCOPE_LABELS"] = SCOPE_LABELS
+    env.globals["label_choices"] = _label_choices
+    env.filters["label"] = _label
     env.filters["fen"] = _fen
     env.filters["local_time"] = _local_time
     return env
@@ -201,7 +215,7 @@ def base_context(request: Request) -> tuple[dict[str, Any], str | None]:
         csrf_token, is_new = pre_session_token(request)
         new_cookie = csrf_token if is_new else None
     path = request.url.path
-    nav = nav_entries(viewer.actor.role if viewer else None)
+    nav = nav_entries(viewer.actor if viewer else None)
     return {
         "request": request,
         "viewer": viewer,

@@ -1,4 +1,8 @@
-"""The 标签 page: tag groups and tags with customer counts; create, rename, merge and delete."""
+"""The 标签 page: tag groups and tags with customer counts; create, rename, merge (after a confirm step) and delete.
+
+A tag group is deleted only when empty: its tags are merged or deleted first, so no customer loses
+a tag as a side effect of tidying groups.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from siyu.customers import repository as customer_repo
 from siyu.customers import tags
-from siyu.customers.schemas import TagCreate, TagGroupCreate, TagRename
-from siyu.errors import Invalid
+from siyu.customers.schemas import TagCreate, TagGroupCreate, TagGroupUpdate, TagRename
+from siyu.errors import Conflict, Invalid, NotFound
 from siyu.org.permissions import PermissionRole
 from siyu.web.auth import SessionDep, Viewer, require_roles
 from siyu.web.i18n import N_
 from siyu.web.render import gettext_for, register_nav, render
 
+GROUP_NOT_EMPTY = N_("This tag group still holds %(n)s tag(s): merge or delete them first.")
 TAG_ROLES = (PermissionRole.admin, PermissionRole.private_domain_lead, PermissionRole.operator)
 TagViewer = Annotated[Viewer, Depends(require_roles(*TAG_ROLES))]
 Text = Annotated[str, Form(max_length=200)]
@@ -87,14 +93,60 @@ def rename_tag(
     return _done(request, session, N_("Tag renamed"))
 
 
+@router.post("/tags/groups/{group_id}/rename")
+def rename_group(
+    request: Request, session: SessionDep, viewer: TagViewer, group_id: int, name: Text = ""
+) -> Response:
+    """Rename a tag group."""
+    data = _model(lambda: TagGroupUpdate(name=name.strip()))
+    tags.update_group(session, viewer.actor, group_id, data)
+    return _done(request, session, N_("Tag group renamed"))
+
+
+@router.post("/tags/groups/{group_id}/delete")
+def delete_group(request: Request, session: SessionDep, viewer: TagViewer, group_id: int) -> Response:
+    """Delete an empty tag group; one that still holds tags is refused (merge or delete them first)."""
+    held = customer_repo.count_tags(session, group_id)
+    if held:
+        _ = gettext_for(request)
+        raise Conflict(_(GROUP_NOT_EMPTY) % {"n": held})
+    tags.delete_group(session, viewer.actor, group_id)
+    return _done(request, session, N_("Tag group deleted"))
+
+
+def _tag_names(session: Session, *tag_ids: int) -> dict[int, str]:
+    found = customer_repo.get_tags(session, list(tag_ids))
+    missing = [t for t in tag_ids if t not in found]
+    if missing:
+        raise NotFound(f"tag {missing[0]} does not exist")
+    return {tag_id: f"{group.name}: {tag.name}" for tag_id, (tag, group) in found.items()}
+
+
 @router.post("/tags/{tag_id}/merge")
 def merge_tag(
-    request: Request, session: SessionDep, viewer: TagViewer, tag_id: int, target_id: Text = ""
+    request: Request,
+    session: SessionDep,
+    viewer: TagViewer,
+    tag_id: int,
+    target_id: Text = "",
+    confirm: Text = "",
 ) -> Response:
-    """Move this tag's customers to the target tag and delete this tag."""
+    """Ask to confirm, then (confirm=1) move this tag's customers to the target tag and delete this tag."""
     if not target_id.isdigit():
         raise Invalid("target_id: choose the tag to merge into")
-    tags.merge_tags(session, viewer.actor, tag_id, int(target_id))
+    target = int(target_id)
+    if confirm != "1":
+        names = _tag_names(session, tag_id, target)
+        counts = tags.tag_counts(session)
+        merge = {
+            "source_id": tag_id,
+            "target_id": target,
+            "source": names[tag_id],
+            "target": names[target],
+            "customers": counts.get(tag_id, 0),
+        }
+        return render(request, "tags/tags.html", {**_context(session), "merge": merge}, fragment="tag_body")
+    tags.merge_tags(session, viewer.actor, tag_id, target)
     return _done(request, session, N_("Tags merged"))
 
 

@@ -36,6 +36,7 @@ class AccountRow:
     unit_name: str | None
     unit_code: str | None
     staff_name: str | None
+    staff_code: str | None
     active: bool
     locked_until: datetime | None
     failed_logins: int
@@ -63,7 +64,7 @@ def list_accounts(session: Session, *, account_id: int | None = None) -> list[Ac
     """Every account (or just account_id) with its scope unit and staff member, in username order."""
     unit = aliased(OrgUnit)
     statement = (
-        select(Account, unit.name, unit.code, Staff.name)
+        select(Account, unit.name, unit.code, Staff.name, Staff.code)
         .outerjoin(unit, unit.id == Account.scope_unit_id)
         .outerjoin(Staff, Staff.id == Account.staff_id)
         .order_by(Account.username)
@@ -80,11 +81,12 @@ def list_accounts(session: Session, *, account_id: int | None = None) -> list[Ac
             unit_name=unit_name,
             unit_code=unit_code,
             staff_name=staff_name,
+            staff_code=staff_code,
             active=account.active,
             locked_until=account.locked_until,
             failed_logins=account.failed_logins,
         )
-        for account, unit_name, unit_code, staff_name in session.execute(statement)
+        for account, unit_name, unit_code, staff_name, staff_code in session.execute(statement)
     ]
 
 
@@ -114,6 +116,28 @@ def validate_new_account(session: Session, form: NewAccountForm) -> dict[str, st
     if len(form.display_name) > 100:
         errors["display_name"] = N_("At most 100 characters.")
     errors.update(password_errors(form.password))
+    errors.update(access_errors(session, form))
+    return errors
+
+
+@dataclass
+class AccessForm:
+    """The fields of the edit-access form: permission role, data scope, scope unit and staff member."""
+
+    role: str = ""
+    scope: str = ""
+    unit_code: str = ""
+    staff_code: str = ""
+
+    @classmethod
+    def of(cls, row: AccountRow) -> AccessForm:
+        """The form filled with an account's current values."""
+        return cls(row.role, row.scope, row.unit_code or "", row.staff_code or "")
+
+
+def access_errors(session: Session, form: NewAccountForm | AccessForm) -> dict[str, str]:
+    """Field errors of the role, scope, unit and staff fields (English msgids); empty when valid."""
+    errors: dict[str, str] = {}
     if form.role not in {r.value for r in PermissionRole}:
         errors["role"] = N_("Choose a role.")
     if form.scope not in {s.value for s in DataScope}:
@@ -186,6 +210,35 @@ def set_active(session: Session, actor: Actor, account_id: int, active: bool) ->
         end_account_sessions(session, account.id)
     audit(session, actor, "account.enable" if active else "account.disable", "account", account.id)
     session.flush()
+    return account
+
+
+def update_access(session: Session, actor: Actor, account_id: int, form: AccessForm) -> Account:
+    """Change an account's role, data scope, scope unit and staff member; audited with before and after."""
+    errors = access_errors(session, form)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise Invalid(f"account {account_id}: {field}: {message}", details=errors)
+    account = _account(session, account_id)
+    if account.id == actor.account_id and form.role != PermissionRole.admin:
+        raise Conflict(N_("You cannot take the administrator role from your own account."))
+    staff = session.scalar(select(Staff).where(Staff.code == form.staff_code)) if form.staff_code else None
+    unit_id = (
+        session.scalar(select(OrgUnit.id).where(OrgUnit.code == form.unit_code)) if form.unit_code else None
+    )
+    if unit_id is None and staff is not None:
+        unit_id = staff.unit_id  # as at creation: a staff member's store stands in for a missing unit
+    fields = ("permission_role", "data_scope", "scope_unit_id", "staff_id")
+    before = {name: getattr(account, name) for name in fields}
+    account.permission_role = form.role
+    account.data_scope = form.scope
+    account.scope_unit_id = unit_id
+    account.staff_id = staff.id if staff else None
+    after = {name: getattr(account, name) for name in fields}
+    if after != before:
+        # The viewer is rebuilt from the account on every request, so the change applies at once.
+        audit(session, actor, "account.update", "account", account.id, {"from": before, "to": after})
+        session.flush()
     return account
 
 
