@@ -254,3 +254,24 @@ def test_cli_apply_then_rebuild_gives_the_same_counters(cli_env: str, engine: En
     assert f"{len(incremental)} daily counters" in rebuilt.output
     with session_factory(engine)() as s:
         assert counters(s) == incremental
+
+
+def test_default_day_is_the_last_active_one_when_nothing_happened_since(
+    session: Session,
+    client: TestClient,
+    make_account: MakeAccount,  # noqa: F811
+) -> None:
+    from siyu.performance.leaderboard_service import default_day
+
+    assert default_day(session, DAY) == DAY  # no counters yet: today stands
+    build(session)
+    rebuild(session, zone=ZONE)
+    session.commit()
+    last = max(session.scalars(select(LeaderboardCounter.day)))
+    assert default_day(session, last + timedelta(days=30)) == last
+    assert default_day(session, last - timedelta(days=1)) == last - timedelta(days=1)
+    make_account("boss1", "admin", scope="all")
+    assert login(client, "boss1").status_code == 303
+    page = client.get("/performance/leaderboard")
+    assert page.status_code == 200
+    assert f'value="{last.isoformat()}"' in page.text

@@ -16,6 +16,7 @@ from siyu.models import OrgUnit
 from siyu.org import repository as org_repo
 from siyu.performance.daily_report import DailyReport, SubjectReport, build_daily_report
 from siyu.performance.daily_report_export import TEMPLATE_HELPERS, workbook_bytes
+from siyu.performance.leaderboard_service import default_day
 from siyu.performance.leaderboard_views import parse_day, parse_id
 from siyu.timeutil import local_date
 from siyu.web.auth import SessionDep, ViewerDep
@@ -33,8 +34,8 @@ IdQuery = Annotated[str | None, Query(max_length=20)]
 def _report(
     session: SessionDep, viewer: ViewerDep, day: str | None, unit: str | None, staff: str | None
 ) -> DailyReport:
-    # Default: yesterday, the last complete business day.
-    chosen = parse_day(day, "day", local_date(utcnow()) - timedelta(days=1))
+    # Default: yesterday, the last complete business day (or the last day with activity, if earlier).
+    chosen = parse_day(day, "day", default_day(session, local_date(utcnow()) - timedelta(days=1)))
     return build_daily_report(
         session, viewer.actor, chosen, unit_id=parse_id(unit, "unit"), staff_id=parse_id(staff, "staff")
     )

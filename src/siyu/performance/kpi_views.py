@@ -22,7 +22,7 @@ from siyu.web.i18n import N_
 from siyu.web.render import gettext_for, register_nav, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-register_nav("stage", N_("Stage"), "/performance/stage", order=46)
+register_nav("stage", N_("Programme stage"), "/performance/stage", order=46)
 register_nav("kpi_sets", N_("KPI sets"), "/performance/kpi-sets", order=47)
 
 STAGE_LABELS = {

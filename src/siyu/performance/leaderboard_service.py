@@ -51,6 +51,13 @@ class Board:
     updated_at: datetime | None
 
 
+def default_day(session: Session, today: date) -> date:
+    """today, or the last day with any counted activity when nothing happened since (a quiet or demo brand)."""
+    # Primary-key order makes max(day) one index probe.
+    last = session.scalar(select(func.max(LeaderboardCounter.day)))
+    return min(today, last) if last is not None else today
+
+
 def make_period(kind: str, day: date) -> Period:
     """The day/week/month/quarter containing day."""
     try:

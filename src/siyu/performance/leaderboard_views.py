@@ -14,7 +14,7 @@ from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.models import OrgUnit
 from siyu.org import repository as org_repo
-from siyu.performance.leaderboard_service import METRICS, PERIOD_KINDS, build_board, make_period
+from siyu.performance.leaderboard_service import METRICS, PERIOD_KINDS, build_board, default_day, make_period
 from siyu.timeutil import local_date
 from siyu.web.auth import SessionDep, ViewerDep
 from siyu.web.i18n import N_
@@ -66,7 +66,7 @@ def leaderboard_page(
     day: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     """The leaderboard within the viewer's scope; htmx polls and filter changes get only the board."""
-    chosen_day = parse_day(day, "day", local_date(utcnow()))
+    chosen_day = parse_day(day, "day", default_day(session, local_date(utcnow())))
     board = build_board(
         session, viewer.actor, metric, make_period(period, chosen_day), parse_id(unit, "unit")
     )
