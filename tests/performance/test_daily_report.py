@@ -194,3 +194,57 @@ def test_kpi_set_and_day_targets_are_shown_with_their_tier(session: Session, wor
     assert line.tier == expected_tier
     assert a.lines[1].target is None  # no target for that metric
     assert report.unit is not None and [line.code for line in report.unit.lines] == list(DEFAULT_CODES)
+
+
+def test_a_month_target_shows_progress_up_to_the_day_against_its_pace(session: Session, world: World) -> None:
+    from siyu.performance.targets_service import TargetTerms, create_target
+
+    month = Period.month(REPORT_DAY)
+    create_target(session, SYSTEM_ACTOR, "staff", world.staff["A"], TargetTerms("gmv", month, 900_000))
+    session.flush()
+    report = build_daily_report(session, SYSTEM_ACTOR, REPORT_DAY, unit_id=world.units["ST1"], zone=ZONE)
+    assert report.has_targets
+    a = next(s for s in report.staff if s.subject_id == world.staff["A"])
+    line = next(line for line in a.lines if line.code == "gmv")
+    assert line.target is None and line.running is not None  # no day target; the month's is running
+    # Month to date = the catalog over the month's first day .. the report day, never the days after it.
+    to_date = compute_metrics(
+        session, ["gmv"], Period.custom(month.first, REPORT_DAY), SubjectKind.staff,
+        subject_ids=[world.staff["A"]], zone=ZONE,
+    ).get("gmv", world.staff["A"])  # fmt: skip
+    assert _num(line.running.actual) == _num(to_date.value if to_date else None)
+    elapsed = (REPORT_DAY - month.first).days + 1
+    assert line.running.expected == pytest.approx(900_000 * elapsed / month.days)
+    assert line.running.percent == pytest.approx(_num(line.running.actual) / 900_000 * 100)
+
+
+def test_the_workbook_carries_the_running_target(
+    client: TestClient,
+    engine: Engine,
+    make_account: MakeAccount,  # noqa: F811
+) -> None:
+    from siyu.performance.targets_service import TargetTerms, create_target
+
+    with session_factory(engine)() as s:
+        world = build(s)
+        create_target(
+            s, SYSTEM_ACTOR, "staff", world.staff["A"], TargetTerms("gmv", Period.month(REPORT_DAY), 900_000)
+        )
+        s.commit()
+        a_code = s.scalar(select(Staff.code).where(Staff.id == world.staff["A"]))
+    make_account("boss2", "admin")
+    assert login(client, "boss2").status_code == 303
+    query = f"day={REPORT_DAY.isoformat()}&unit={world.units['ST1']}"
+    page = client.get(f"/performance/daily?{query}").text
+    shown = re.search(
+        r'data-key="running" data-target="([^"]*)" data-to-date="([^"]*)" data-expected="([^"]*)"', page
+    )
+    assert shown is not None and float(shown.group(1)) == 900_000
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"/performance/daily.xlsx?{query}").content)).active
+    assert sheet is not None
+    row = next(
+        r for r in sheet.iter_rows(min_row=4, values_only=True) if r[1] == a_code and r[11] is not None
+    )
+    assert row[11] == pytest.approx(9_000.0)  # yuan
+    assert row[12] == pytest.approx(float(shown.group(2) or 0) / 100)
+    assert row[13] == pytest.approx(float(shown.group(3)) / 100)

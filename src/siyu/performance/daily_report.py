@@ -18,6 +18,7 @@ from siyu.performance.catalog import metric
 from siyu.performance.compute import compute_metrics
 from siyu.performance.contract import MetricDef, MetricTable, MetricValue, Period, SubjectKind
 from siyu.performance.daily_report_kpi import KpiLookup, kpi_lookup
+from siyu.performance.target_progress import Progress
 from siyu.timeutil import brand_zone
 
 # Shown when no KPI set applies to the subject.
@@ -35,6 +36,7 @@ class Line:
     yesterday: MetricValue | None
     target: float | int | None = None
     tier: str | None = None
+    running: Progress | None = None  # a week/month target containing the day, measured up to the day
 
     @property
     def code(self) -> str:
@@ -156,7 +158,9 @@ def _subject(
     lines = []
     for c in codes or DEFAULT_CODES:
         target, tier = kpis.target_for(kind, subject_id, c, today.get(c, subject_id))
-        lines.append(Line(metric(c), today.get(c, subject_id), before.get(c, subject_id), target, tier))
+        running = kpis.running.get(((kind, subject_id), c))
+        value, previous = today.get(c, subject_id), before.get(c, subject_id)
+        lines.append(Line(metric(c), value, previous, target, tier, running))
     done = today.get("tasks_done", subject_id)
     on_time = today.get("task_on_time_rate", subject_id)
     overdue = 0

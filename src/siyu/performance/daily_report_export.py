@@ -40,6 +40,10 @@ HEADER = (
     N_("Target"),
     N_("Attainment"),
     N_("Tier"),
+    N_("Running target period"),
+    N_("Running target"),
+    N_("To date"),
+    N_("Expected by this day"),
 )
 TIER_NAMES = {"below": N_("Below target"), "achieved": N_("Met"), "exceeded": N_("Exceeded")}
 TASKS_DONE, TASKS_OVERDUE, INCIDENTS = N_("Tasks done"), N_("Tasks overdue"), N_("Incidents")
@@ -119,6 +123,12 @@ def workbook_bytes(report: DailyReport, locale: str = "zh") -> bytes:
             sheet.write(row, 8, line.attainment, formats[Unit.ratio])
             if line.tier:
                 sheet.write(row, 9, _(TIER_NAMES.get(line.tier, line.tier)))
+            if line.running is not None:
+                running = line.running
+                sheet.write(row, 10, f"{running.target.first_day}..{running.target.last_day}")
+                sheet.write(row, 11, _cell(float(running.target.target_value), unit), fmt)
+                sheet.write(row, 12, _cell(running.actual, unit), fmt)
+                sheet.write(row, 13, _cell(running.expected, unit), fmt)
             row += 1
         extras = (
             (TASKS_DONE, subject.tasks_done),

@@ -15,7 +15,7 @@ from siyu.performance.catalog import metric
 from siyu.performance.contract import MetricValue, Period, SubjectKind
 from siyu.performance.kpi_seed import HEAD_ROLE
 from siyu.performance.kpi_service import sets_in_force, stage_on
-from siyu.performance.target_progress import Tier, progress_many, tier_of
+from siyu.performance.target_progress import Progress, Tier, progress_many, tier_of
 from siyu.performance.targets_service import is_additive
 
 Subject = tuple[SubjectKind, int]
@@ -28,6 +28,8 @@ class KpiLookup:
 
     sets: dict[Subject, tuple[str, list[str]]] = field(default_factory=dict)  # subject → (set label, codes)
     targets: dict[tuple[Subject, str], Target] = field(default_factory=dict)
+    # Longer targets (week, month…) containing the day: progress up to the day, against their pace.
+    running: dict[tuple[Subject, str], Progress] = field(default_factory=dict)
     has_kpi_sets: bool = False
     has_targets: bool = False
 
@@ -78,18 +80,27 @@ def kpi_lookup(
                 break
     targets = session.scalars(
         select(Target).where(
-            Target.first_day == period.first,
-            Target.last_day == period.last,
+            Target.first_day <= period.first,
+            Target.last_day >= period.last,
             or_(
                 and_(Target.subject_kind == TargetSubject.staff, Target.subject_id.in_(list(staff_ids))),
                 and_(Target.subject_kind == TargetSubject.unit, Target.subject_id.in_(list(unit_ids))),
             ),
         )
     ).all()
+    longer = []
     for t in targets:
-        lookup.targets[((SubjectKind(t.subject_kind.value), t.subject_id), t.metric_code)] = t
+        key = ((SubjectKind(t.subject_kind.value), t.subject_id), t.metric_code)
+        if t.first_day == period.first and t.last_day == period.last:
+            lookup.targets[key] = t
+        else:
+            longer.append(t)
+    # The shortest running target wins (a week's before a month's); one batch for all of them.
+    for progress in sorted(progress_many(session, longer, day), key=lambda p: -p.days):
+        t = progress.target
+        lookup.running[((SubjectKind(t.subject_kind.value), t.subject_id), t.metric_code)] = progress
     lookup.has_kpi_sets = bool(lookup.sets)
-    lookup.has_targets = bool(lookup.targets)
+    lookup.has_targets = bool(lookup.targets or lookup.running)
     return lookup
 
 

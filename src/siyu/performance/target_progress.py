@@ -75,6 +75,14 @@ def expected_by(target: Target, period: Period, today: date) -> float:
     return float(target.target_value) * done / period.days
 
 
+def to_date(period: Period, today: date) -> Period:
+    """The part of period up to and including today (the whole period before it starts or after it ends)."""
+    # A report for a past day must not count what happened after it.
+    if period.first <= today < period.last:
+        return Period.custom(period.first, today)
+    return period
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     """A target with its actual (the catalog's value), achievement, pace and tier."""
@@ -111,7 +119,7 @@ def progress_many(
     """Progress of every target, with ONE compute_metrics call per (period, subject kind) batch."""
     batches: dict[tuple[Period, TargetSubject], list[Target]] = defaultdict(list)
     for t in targets:
-        batches[(period_of(t), t.subject_kind)].append(t)
+        batches[(to_date(period_of(t), today), t.subject_kind)].append(t)
     actuals: dict[int, float | int | None] = {}
     for (period, kind), batch in batches.items():
         codes = sorted({t.metric_code for t in batch})
