@@ -51,9 +51,14 @@ def table_digests(session: Session) -> dict[str, str]:
     for table in Base.metadata.sorted_tables:
         if table.name in NOT_DETERMINISTIC:
             continue
+        columns = list(table.columns)
         order = list(table.primary_key.columns)
+        if table.name.startswith("rollup_") and "id" in table.c:
+            # Rollup rows get surrogate ids in GROUP BY output order, which PostgreSQL's hash
+            # aggregation does not fix; nothing refers to them, so compare the content alone.
+            columns = order = [c for c in table.columns if c.name != "id"]
         digest = hashlib.sha256()
-        for row in session.execute(select(table).order_by(*order)):
+        for row in session.execute(select(*columns).order_by(*order)):
             digest.update(repr(tuple(row)).encode())
         out[table.name] = digest.hexdigest()
     return out
