@@ -94,7 +94,20 @@ class RollupPresenceMonth(IdPk, Base):
     present: Mapped[int] = mapped_column(Integer)
 
 
-class RollupOrder(IdPk, Base):
+class _OrderFigures:
+    """The figures and keys RollupOrder and RollupOrderMonth share; each adds its day or month."""
+
+    whole: Mapped[bool] = mapped_column(default=False)
+    channel: Mapped[str] = mapped_column(String(32))
+    store_id: Mapped[int | None] = mapped_column(BigId)
+    owner_staff_id: Mapped[int | None] = mapped_column(BigId)
+    home_store_id: Mapped[int | None] = mapped_column(BigId)
+    orders: Mapped[int] = mapped_column(Integer)
+    net_fen: Mapped[int] = mapped_column(BigInteger)
+    private_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupOrder(_OrderFigures, IdPk, Base):
     """Orders paid on one local day: count, net GMV and the part paid while in a private channel (fen)."""
 
     __tablename__ = "rollup_orders"
@@ -107,18 +120,10 @@ class RollupOrder(IdPk, Base):
         ),
     )
 
-    whole: Mapped[bool] = mapped_column(default=False)
     day: Mapped[date] = mapped_column(Date)
-    channel: Mapped[str] = mapped_column(String(32))
-    store_id: Mapped[int | None] = mapped_column(BigId)
-    owner_staff_id: Mapped[int | None] = mapped_column(BigId)
-    home_store_id: Mapped[int | None] = mapped_column(BigId)
-    orders: Mapped[int] = mapped_column(Integer)
-    net_fen: Mapped[int] = mapped_column(BigInteger)
-    private_fen: Mapped[int] = mapped_column(BigInteger)
 
 
-class RollupOrderMonth(IdPk, Base):
+class RollupOrderMonth(_OrderFigures, IdPk, Base):
     """RollupOrder summed over a local month (month = its first day), read for months wholly in range."""
 
     __tablename__ = "rollup_order_months"
@@ -131,15 +136,7 @@ class RollupOrderMonth(IdPk, Base):
         ),
     )
 
-    whole: Mapped[bool] = mapped_column(default=False)
     month: Mapped[date] = mapped_column(Date)
-    channel: Mapped[str] = mapped_column(String(32))
-    store_id: Mapped[int | None] = mapped_column(BigId)
-    owner_staff_id: Mapped[int | None] = mapped_column(BigId)
-    home_store_id: Mapped[int | None] = mapped_column(BigId)
-    orders: Mapped[int] = mapped_column(Integer)
-    net_fen: Mapped[int] = mapped_column(BigInteger)
-    private_fen: Mapped[int] = mapped_column(BigInteger)
 
 
 class RollupCustomer(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:28:51.809270
+Create Date: 2026-11-23 21:29:15.635430
 """
 
 from collections.abc import Sequence
@@ -123,8 +123,8 @@ def upgrade() -> None:
 
     op.create_table(
         "rollup_order_months",
-        sa.Column("whole", sa.Boolean(), nullable=False),
         sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("whole", sa.Boolean(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("owner_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -156,8 +156,8 @@ def upgrade() -> None:
 
     op.create_table(
         "rollup_orders",
-        sa.Column("whole", sa.Boolean(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("whole", sa.Boolean(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("owner_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
