@@ -80,12 +80,15 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(engine: Engine | None = None) -> FastAPI:
     """Build the Siyu web application bound to engine (default: the configured database)."""
     from siyu.api.router import api_router
+    from siyu.insights.settings_views import router as insight_settings_router
+    from siyu.insights.views import router as insights_router
     from siyu.performance.boss_views import router as boss_router
     from siyu.performance.daily_report_views import router as daily_report_router
     from siyu.performance.kpi_views import router as kpi_router
     from siyu.performance.leaderboard_views import router as leaderboard_router
     from siyu.performance.target_views import router as target_router
     from siyu.performance.views import router as metrics_router
+    from siyu.segments.views import router as segments_router
     from siyu.web.csrf import CsrfMiddleware
     from siyu.web.customer_views import router as customer_router
     from siyu.web.i18n import catalogs
@@ -113,6 +116,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(web_router)
     app.include_router(overview_router)
     app.include_router(customer_router)
+    app.include_router(insights_router)
+    app.include_router(insight_settings_router)
     app.include_router(tag_router)
     app.include_router(import_router)
     app.include_router(leaderboard_router)
@@ -121,6 +126,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(boss_router)
     app.include_router(kpi_router)
     app.include_router(target_router)
+    app.include_router(segments_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

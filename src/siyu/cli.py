@@ -71,11 +71,13 @@ def serve(
 def _register_domains() -> None:
     from siyu.demo.cli import demo
     from siyu.imports.cli import import_app
+    from siyu.insights.cli import insights_app
     from siyu.org.cli import token_app, user_app
     from siyu.performance.cli import metrics_app
     from siyu.performance.kpi_cli import kpi_app, targets_app
     from siyu.performance.leaderboard_cli import leaderboard_app, report_app
     from siyu.reports.cli import reports_app
+    from siyu.segments.cli import segments_app
     from siyu.worker.cli import worker
 
     app.add_typer(user_app, name="user")
@@ -88,7 +90,9 @@ def _register_domains() -> None:
     app.add_typer(reports_app, name="reports")
     app.add_typer(kpi_app, name="kpi")
     app.add_typer(targets_app, name="targets")
+    app.add_typer(segments_app, name="segments")
     app.command("worker")(worker)
+    app.add_typer(insights_app, name="insights")
 
 
 _register_domains()

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     rollup_refresh_seconds: float = 120.0
     rollup_rebuild_time: str = "03:00"
     daily_report_dir: str = "./reports/daily"
+    # Brand-local HH:MM of the nightly insights refresh (RFM, models, lifecycle, churn warnings); empty = off.
+    insights_refresh_time: str = "04:00"
     # Monthly cost of one staff member (salary + overhead, fen) for the boss page's team cost.
     staff_monthly_cost_fen: int = 1_200_000
 

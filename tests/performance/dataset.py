@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from siyu.models import (
     StoreVisit,
     TaskStatus,
 )
+from siyu.models.insights import ChurnWarning, RfmSnapshot
 from siyu.org.service import create_staff, create_unit
 
 ZONE = ZoneInfo("Asia/Shanghai")  # no DST, so SQLite's fixed-offset shift is exact
@@ -165,7 +166,42 @@ def build(session: Session, seed: int = 11, customers: int = 90) -> None:
             )
         )
     _messages(session, rng, staff_ids, ids)
+    # A separate stream, so the rows above stay exactly what they were before insights existed.
+    _insights(session, random.Random(seed + 1), staff_ids, ids, stores)
     session.flush()
+
+
+SNAPSHOT_DAYS = (
+    date(2026, 9, 25),
+    date(2026, 10, 1),
+    date(2026, 10, 15),
+    date(2026, 10, 31),
+    date(2026, 11, 5),
+)
+SEGMENTS = ("important_value", "important_keep", "general_retain", "champions", "loyal", "lost", "at_risk")
+
+
+def _insights(session: Session, rng: random.Random, staff_ids: list[int], ids: list[int], stores: list[int | None]) -> None:  # fmt: skip
+    """RFM snapshots on a few computed days and churn warnings in every status, around October."""
+    for day in SNAPSHOT_DAYS:
+        for cid in ids:
+            if rng.random() < 0.7:
+                session.add(RfmSnapshot(computed_on=day, customer_id=cid, rfm_segment=rng.choice(SEGMENTS)))
+    for _ in range(max(8, len(ids) // 2)):
+        warned = WINDOW_FIRST + timedelta(days=rng.randrange((WINDOW_LAST - WINDOW_FIRST).days))
+        status = rng.choice(["open", "recalled", "recalled", "expired"])
+        session.add(
+            ChurnWarning(
+                customer_id=rng.choice(ids),
+                owner_staff_id=rng.choice([*staff_ids, None]),
+                home_store_id=rng.choice(stores),
+                warned_on=warned,
+                reason=rng.choice(["p_alive", "overdue", "both"]),
+                status=status,
+                window_ends_on=warned + timedelta(days=30),
+                recalled_on=warned + timedelta(days=rng.randrange(1, 31)) if status == "recalled" else None,
+            )
+        )
 
 
 def _messages(session: Session, rng: random.Random, staff_ids: list[int], ids: list[int]) -> None:
@@ -216,6 +252,8 @@ class Raw:
     referrals: list[dict[str, Any]]
     tasks: list[dict[str, Any]]
     messages: list[dict[str, Any]]
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def subtree(self, unit_id: int) -> set[int]:
         """Ids of the unit and every unit below it."""
@@ -240,4 +278,6 @@ def load(session: Session) -> Raw:
         referrals=_rows(session, Referral),
         tasks=_rows(session, StaffTask),
         messages=_rows(session, ChatMessage),
+        snapshots=_rows(session, RfmSnapshot),
+        warnings=_rows(session, ChurnWarning),
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from siyu.insights.contract import HIGH_VALUE_SEGMENTS
 from siyu.performance.contract import COMPANY_SUBJECT_ID, Period, SubjectKind
 from siyu.performance.settings import PerformanceSettings
 from tests.performance.dataset import Raw
@@ -171,6 +172,31 @@ class Naive:
             if t < cutoff and c in live
         ]
 
+    def rfm(self) -> list[Item]:
+        """Live customers scored on the last computed day ≤ the period's last day: (high-value?, 1)."""
+        days = [r["computed_on"] for r in self.raw.snapshots if r["computed_on"] <= self.period.last]
+        if not days:
+            return []
+        latest, live = max(days), set(self.live())
+        return [
+            (
+                *self.by_customer(r["customer_id"]),
+                (1.0 if r["rfm_segment"] in HIGH_VALUE_SEGMENTS else 0.0, 1.0),
+            )
+            for r in self.raw.snapshots
+            if r["computed_on"] == latest and r["customer_id"] in live
+        ]
+
+    def warnings(self) -> list[Item]:
+        """Warnings issued in the period, by their copied owner (else home store): (recalled?, 1)."""
+        out: list[Item] = []
+        for w in self.raw.warnings:
+            if self.period.first <= w["warned_on"] <= self.period.last:
+                owner = w["owner_staff_id"]
+                unit = self.staff_unit(owner) if owner else w["home_store_id"]
+                out.append((owner, unit, (1.0 if w["status"] == "recalled" else 0.0, 1.0)))
+        return out
+
     def tasks(self, column: int) -> list[Item]:
         """column 0 done, 1 moments, 2 greetings, 3 (on time, due)."""
         s = self.settings
@@ -260,6 +286,10 @@ class Naive:
             return "ratio", self.repurchase()
         if code == "recall_rate":
             return "ratio", self.recall()
+        if code == "rfm_high_value_share":
+            return "ratio", self.rfm()
+        if code == "warning_recall_rate":
+            return "ratio", self.warnings()
         if code in ("tasks_done", "moments_posts", "greetings_sent"):
             return "count", self.tasks(("tasks_done", "moments_posts", "greetings_sent").index(code))
         if code == "task_on_time_rate":

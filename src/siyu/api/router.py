@@ -7,10 +7,12 @@ from fastapi import APIRouter
 from siyu.commerce.api import router as commerce_router
 from siyu.customers.api import router as customers_router
 from siyu.imports.api import router as imports_router
+from siyu.insights.api import router as insights_router
 from siyu.org.api import router as org_router
 from siyu.performance.api import router as metrics_router
 from siyu.performance.kpi_api import router as kpi_router
 from siyu.performance.leaderboard_api import router as leaderboard_router
+from siyu.segments.api import router as segments_router
 
 api_router = APIRouter()
 api_router.include_router(org_router)
@@ -20,3 +22,5 @@ api_router.include_router(imports_router)
 api_router.include_router(leaderboard_router)
 api_router.include_router(metrics_router)
 api_router.include_router(kpi_router)
+api_router.include_router(segments_router)
+api_router.include_router(insights_router)

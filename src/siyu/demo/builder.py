@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -24,10 +25,14 @@ from siyu.demo.tasks import write_tasks
 from siyu.demo.timeline import Calendar
 from siyu.demo.writer import Reporter, Writer
 from siyu.errors import Conflict, Invalid
+from siyu.insights.refresh import refresh_insights
 from siyu.models import AuditLog, Customer
+from siyu.org.permissions import SYSTEM_ACTOR
 from siyu.performance import leaderboard
 from siyu.performance.kpi_demo import seed_for_demo
 from siyu.reports.rollups import refresh_rollups
+from siyu.segments.schemas import SegmentCreate
+from siyu.segments.service import create_segment, record_sizes
 from siyu.timeutil import day_start_utc
 
 DEFAULT_SEED = 42
@@ -194,6 +199,9 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
     # The overview reads daily rollups: build them in the same transaction, as of the history's end.
     refresh_rollups(session, full=True, now=day_start_utc(params.as_of))
     leaderboard.rebuild(session)  # so the first board is live without replaying the whole event log
+    writer.reporter.step("customer insights")  # RFM, CLV, lifecycle stages and warnings as of the last day
+    refresh_insights(session, as_of=params.as_of)
+    _seed_segments(session, params.as_of)
     return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
 
 
@@ -209,3 +217,48 @@ def recorded_params(session: Session) -> DemoParams | None:
         seed=int(detail["seed"]),
         as_of=date.fromisoformat(detail["as_of"]),
     )
+
+
+DEMO_SEGMENTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    (
+        "重要挽留 · 可营销",
+        "高消费但久未复购、同意营销的客户：一对一召回。",
+        {
+            "all": [
+                {"field": "rfm_segment", "op": "in", "value": ["important_retain"]},
+                {"field": "consent", "op": "is", "value": True},
+            ]
+        },
+    ),
+    (
+        "近30天新客（企微）",
+        "最近30天首次出现、现为企微好友的客户：新客SOP。",
+        {
+            "all": [
+                {"field": "first_seen_days", "op": "le", "value": 30},
+                {"field": "channel", "op": "member", "value": ["wecom"]},
+            ]
+        },
+    ),
+    (
+        "高活跃低复购",
+        "P(活跃) ≥ 0.7 但近90天未下单：复购提醒。",
+        {
+            "all": [
+                {"field": "p_alive", "op": "ge", "value": 0.7},
+                {"not": {"field": "orders_in_window", "op": "ge", "value": 1, "days": 90}},
+            ]
+        },
+    ),
+)
+
+
+def _seed_segments(session: Session, as_of: date) -> None:
+    """A few saved segments with a week of daily sizes, so the segment pages have something to show."""
+    for name, description, rule in DEMO_SEGMENTS:
+        data = SegmentCreate(name=name, description=description, rule={"version": 1, "rule": rule})
+        create_segment(session, SYSTEM_ACTOR, data)
+    end = day_start_utc(as_of + timedelta(days=1))
+    for back in range(6, -1, -1):
+        day = as_of - timedelta(days=back)
+        record_sizes(session, day, now=end)

@@ -143,8 +143,12 @@ class TaskStatus(StrEnum):
     cancelled = "cancelled"
 
 
-def enum_column(enum_cls: type[StrEnum], length: int = 32) -> Enum:
-    """A VARCHAR + CHECK column for a StrEnum, portable across SQLite and PostgreSQL."""
+def enum_column(enum_cls: type[StrEnum], length: int = 32, name: str | None = None) -> Enum:
+    """A VARCHAR + CHECK column for a StrEnum, portable across SQLite and PostgreSQL.
+
+    name: the CHECK constraint's name part; give one when a table has two columns of the same enum
+    (PostgreSQL wants constraint names unique per table).
+    """
     return Enum(
         enum_cls,
         native_enum=False,
@@ -152,5 +156,5 @@ def enum_column(enum_cls: type[StrEnum], length: int = 32) -> Enum:
         length=length,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
     )

@@ -114,7 +114,9 @@ class LifecycleChange(IdPk, Base):
     )
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
-    from_stage: Mapped[LifecycleStage | None] = mapped_column(enum_column(LifecycleStage, 16))
+    from_stage: Mapped[LifecycleStage | None] = mapped_column(
+        enum_column(LifecycleStage, 16, name="from_lifecyclestage")
+    )
     to_stage: Mapped[LifecycleStage] = mapped_column(enum_column(LifecycleStage, 16))
     changed_on: Mapped[date] = mapped_column(Date)
     run_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("insight_runs.id"))

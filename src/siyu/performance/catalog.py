@@ -32,6 +32,13 @@ ATTR = {
         "Attribution: the membership's staff (channel_memberships.staff_id), else the customer's owner; unit = "
         "that staff's unit, else the customer's home store.",
     ),
+    "warning": (
+        "归属：预警开出时复制的客户归属员工（churn_warnings.owner_staff_id）；组织为该员工所在组织，无归属员工时为"
+        "预警上的客户所属门店（home_store_id）。预警是已发生的事实，客户其后合并也照计。",
+        "Attribution: the customer's owner staff copied onto the warning when it was issued "
+        "(churn_warnings.owner_staff_id); unit = that staff's unit, else the warning's home store (home_store_id). "
+        "Warnings are facts that happened: they count even if the customer is merged later.",
+    ),
     "staff": (
         "归属：任务或消息的员工及其所在组织。",
         "Attribution: the task's or message's staff member and their unit.",
@@ -174,6 +181,21 @@ def _results() -> list[MetricDef]:
              ("GMV ÷ 人数；人数 = 统计期内在职（入职日 ≤ 末日且离职日为空或 ≥ 首日）的员工数（员工本人为 1），组织为其子树内员工。",
               "GMV ÷ headcount; headcount = staff employed in the period (hired_on ≤ last day, left_on empty or ≥ first day): 1 for a staff member, the subtree's staff for a unit."),
              "gmv ÷ headcount", Unit.fen_per_staff, HIGHER, "order", ("orders", "customers", "staff")),
+        _def("rfm_high_value_share", g, ("RFM高价值客户占比", "RFM high-value share"),
+             ("取期末当日或之前最近一次洞察计算日（rfm_snapshots.computed_on ≤ 末日）；该日被RFM评分的客户（窗口内有有效订单者）中，"
+              "分群属于高价值分群（重要价值 important_value、冠军 champions、忠诚 loyal）的人数 ÷ 被评分客户数。客户归属按当前归属。",
+              "Take the last insights computation day on or before the period's last day (rfm_snapshots.computed_on ≤ last day); "
+              "of the customers RFM-scored that day (a counted order in the RFM window), those whose segment is high-value "
+              "(important_value, champions, loyal) ÷ the scored customers. Customers are attributed as they are now."),
+             "high-value scored customers ÷ scored customers (last computed day ≤ period end)", Unit.ratio, HIGHER,
+             "customer", ("rfm_snapshots", "customers")),
+        _def("warning_recall_rate", g, ("流失预警召回率", "Churn-warning recall rate"),
+             ("统计期内开出（warned_on 在期内）的流失预警中，在召回窗口内（预警次日至 window_ends_on，品牌时区）有有效订单而"
+              "标记为已召回（status = recalled）的数量 ÷ 期内开出的预警数。窗口未结束的预警计入分母，故近期数值会随召回上升。",
+              "Of the churn warnings issued in the period (warned_on in the period), those recalled — a counted order on a "
+              "brand-local day from the day after the warning to window_ends_on (status recalled) — ÷ warnings issued. "
+              "Warnings whose window is still open count in the denominator, so recent values rise as recalls come in."),
+             "recalled warnings ÷ warnings issued in period", Unit.ratio, HIGHER, "warning", ("churn_warnings", "staff")),
     ]  # fmt: skip
 
 

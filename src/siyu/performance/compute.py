@@ -14,7 +14,13 @@ from siyu.errors import Forbidden, Invalid
 from siyu.models import OrgUnit, Staff
 from siyu.org import repository as org_repo
 from siyu.org.permissions import Actor, DataScope
-from siyu.performance import metrics_activity, metrics_customers, metrics_results, metrics_users
+from siyu.performance import (
+    metrics_activity,
+    metrics_customers,
+    metrics_insights,
+    metrics_results,
+    metrics_users,
+)
 from siyu.performance.catalog import METRICS, metric
 from siyu.performance.contract import (
     COMPANY_SUBJECT_ID,
@@ -38,6 +44,8 @@ FAMILIES: dict[str, Callable[[Ctx], Facts]] = {
     "retention": metrics_users.retention_facts,
     "tasks": metrics_activity.task_facts,
     "messages": metrics_activity.message_facts,
+    "rfm": metrics_insights.rfm_facts,
+    "warnings": metrics_insights.warning_facts,
 }
 
 
@@ -84,6 +92,8 @@ SPECS: dict[str, Spec] = {
     "recall_rate": _ratio("recall", "recalled", "lost"),
     "high_value_share": _ratio("customers", "high_value_users", "private_users"),
     "revenue_per_staff": _ratio("orders", "gmv", "headcount", den_family="headcount"),
+    "rfm_high_value_share": _ratio("rfm", "rfm_high_value", "rfm_scored"),
+    "warning_recall_rate": _ratio("warnings", "warnings_recalled", "warnings_issued"),
     "tasks_done": _sum("tasks", "tasks_done"),
     "task_on_time_rate": _ratio("tasks", "tasks_on_time", "tasks_due"),
     "moments_posts": _sum("tasks", "moments_posts"),

@@ -14,6 +14,7 @@ from siyu.customers import repository as repo
 from siyu.customers import service, tags
 from siyu.customers.export import FORMATS, write_export
 from siyu.errors import Invalid
+from siyu.insights.repository import customer_card
 from siyu.models import AcquisitionSource, Channel, LifecycleStage, OrgUnit, Staff
 from siyu.org import repository as org_repo
 from siyu.org.permissions import PermissionRole
@@ -191,6 +192,7 @@ def _profile(session: Any, viewer: Viewer, customer_id: int) -> dict[str, Any]:
         "tasks": repo.customer_tasks(session, customer_id, TASKS),
         "tag_groups": tags.list_groups(session),
         "may_reveal": viewer.actor.may_reveal_phone,
+        "insight": customer_card(session, viewer.actor, customer_id),
     }
 
 

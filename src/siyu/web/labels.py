@@ -104,6 +104,40 @@ LABELS: dict[str, dict[str, str]] = {
         "weapp": N_("[mini-program card]"),
         "redpacket": N_("[red packet]"),
     },
+    # Insights (console pages of siyu.insights).
+    "RfmSegment": {
+        "important_value": N_("Important value"),
+        "important_develop": N_("Important to develop"),
+        "important_keep": N_("Important to keep"),
+        "important_retain": N_("Important to win back"),
+        "general_value": N_("General value"),
+        "general_develop": N_("General to develop"),
+        "general_keep": N_("General to keep"),
+        "general_retain": N_("General to win back"),
+        "champions": N_("Champions"),
+        "loyal": N_("Loyal"),
+        "potential_loyal": N_("Potential loyalists"),
+        "new_customers": N_("New customers"),
+        "promising": N_("Promising"),
+        "need_attention": N_("Need attention"),
+        "about_to_sleep": N_("About to sleep"),
+        "at_risk": N_("At risk"),
+        "cannot_lose": N_("Cannot lose them"),
+        "hibernating": N_("Hibernating"),
+        "lost": N_("Lost"),
+    },
+    "RfmScheme": {
+        "eight_class": N_("Eight classes (R/F/M high or low)"),
+        "quintile": N_("Quintile scores 1–5"),
+    },
+    "RfmCut": {"mean": N_("Mean"), "median": N_("Median"), "fixed": N_("Fixed thresholds")},
+    "WarningReason": {
+        "p_alive": N_("P(alive) below threshold"),
+        "overdue": N_("Overdue"),
+        "both": N_("P(alive) low and overdue"),
+    },
+    "WarningStatus": {"open": N_("Still open"), "recalled": N_("Recalled"), "expired": N_("Expired")},
+    "InsightRunStatus": {"running": N_("running"), "done": N_("done"), "failed": N_("failed")},
 }
 
 

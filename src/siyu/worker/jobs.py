@@ -87,6 +87,7 @@ def register_builtin_jobs() -> list[Job]:
     from siyu.performance.daily_report_export import write_daily_reports
     from siyu.performance.leaderboard import apply_new_events, rebuild
     from siyu.reports.rollups import refresh_rollups
+    from siyu.segments.service import record_sizes
 
     settings = get_settings()
     register_job("reports.refresh_rollups", settings.rollup_refresh_seconds, refresh_rollups)
@@ -109,4 +110,11 @@ def register_builtin_jobs() -> list[Job]:
             return write_daily_reports(session, None, out)
 
         register_daily_job("report.daily", at, daily_reports)
+    if settings.insights_refresh_time:
+        from siyu.insights.refresh import refresh_job
+
+        at = parse_local_time(settings.insights_refresh_time, "SIYU_INSIGHTS_REFRESH_TIME")
+        register_daily_job("insights.refresh", at, refresh_job)
+    # Segment sizes late in the brand's evening, so the day's member history describes (almost) the whole day.
+    register_daily_job("segments.record_sizes", time(23, 50), record_sizes)
     return registered_jobs()

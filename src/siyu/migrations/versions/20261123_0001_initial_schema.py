@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:28:57.923950
+Create Date: 2026-11-23 22:38:46.625030
 """
 
 from collections.abc import Sequence
@@ -873,7 +873,7 @@ def upgrade() -> None:
                 "sleeping",
                 "lost",
                 "recalled",
-                name="lifecyclestage",
+                name="from_lifecyclestage",
                 native_enum=False,
                 create_constraint=True,
                 length=16,
