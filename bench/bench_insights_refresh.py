@@ -82,6 +82,7 @@ def _sample_columns(session: Session, limit: int) -> store.InsightColumns:
     return store.InsightColumns(
         ids, ones, day, day, ones, ones, ones * 1000, ones, ones, ones,
         np.full(n, "important_value", dtype=object), nan, nan, nan * 1000, nan * 1000, nan * 10, ones,
+        np.zeros(n, dtype=bool),
     )  # fmt: skip
 
 
@@ -213,7 +214,7 @@ def compute_only(customers: int, as_of: date) -> dict[str, object]:
         summary.customer_id, summary.purchase_days, summary.first_day, summary.last_day,
         as_of.toordinal() - summary.last_day, summary.window_orders, summary.window_spend_fen,
         minus, minus, minus, segment, scores.p_alive, scores.expected_purchases, scores.expected_value_fen,
-        scores.clv_fen, scores.expected_gap_days, minus,
+        scores.clv_fen, scores.expected_gap_days, minus, np.zeros(n, dtype=bool),
     )  # fmt: skip
     with steps.step("rows_to_driver_values"):
         for a in range(0, n, store.CHUNK):

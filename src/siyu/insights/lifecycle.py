@@ -103,6 +103,7 @@ def apply_lifecycle(
         .outerjoin(CustomerInsight, CustomerInsight.customer_id == Customer.id)
         .outerjoin(recent, recent.c.cid == Customer.id)
         .where(Customer.merged_into_id.is_(None), stage != Customer.lifecycle_stage)
+        .order_by(Customer.id)  # history ids follow customer ids, not the join order of the plan
     )
     session.execute(
         insert(LifecycleChange).from_select(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from siyu.db.bulk import suspend_foreign_keys
 from siyu.db.types import utcnow
-from siyu.insights.churn import apply_churn
+from siyu.insights.churn import apply_churn, risk_mask
 from siyu.insights.contract import InsightSettings
 from siyu.insights.lifecycle import apply_lifecycle
 from siyu.insights.recall import track_recalls
@@ -153,6 +153,7 @@ def _compute_and_store(
         clv_fen=scores.clv_fen,
         expected_gap_days=gap,
         overdue_days=overdue,
+        churn_risk=risk_mask(purchase_days, scores.p_alive, overdue, settings.churn),
     )
     with steps.step("write_insights"):
         written = replace_insights(session, run_id, day, cols)

@@ -45,6 +45,7 @@ class InsightColumns:
     clv_fen: np.ndarray
     expected_gap_days: np.ndarray
     overdue_days: np.ndarray
+    churn_risk: np.ndarray  # bool, written final so apply_churn's UPDATE touches no row (FK re-checks on PG)
 
     def __len__(self) -> int:
         return int(self.customer_id.shape[0])
@@ -109,7 +110,7 @@ def _chunk_rows(cols: InsightColumns, a: int, b: int, run_id: int, day: str) -> 
     lists: list[Sequence[Any]] = [fn(getattr(cols, name), a, b) for name, fn in _CONVERT.items()]
     lists += [_floats(getattr(cols, name), a, b, rounded=True) for name in _ROUNDED]
     n = b - a
-    lists += [[run_id] * n, [day] * n, [False] * n]
+    lists += [[run_id] * n, [day] * n, cols.churn_risk[a:b].astype(bool).tolist()]
     return list(zip(*lists, strict=True))
 
 

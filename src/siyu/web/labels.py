@@ -41,7 +41,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "LifecycleStage": {
         "new": N_("New"),
-        "active": N_("Active"),
+        "active": N_("Active customer"),
         "sleeping": N_("Sleeping"),
         "lost": N_("Lost"),
         "recalled": N_("Recalled"),
