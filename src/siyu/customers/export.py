@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import xlsxwriter
@@ -52,29 +52,30 @@ def export_rows(session: Session, actor: Actor, query: CustomerQuery, *, reveal:
         session.expunge_all()
 
 
-def _csv_cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
+    """A value safe to open in a spreadsheet (no formula injection)."""
     # Cells starting with = + - @ would run as formulas in a spreadsheet (CSV injection).
     # A phone such as +8613… stays as it is: a sign followed by a digit is a number, not a formula.
     if isinstance(value, str) and (
-        value[:1] in ("=", "@") or (value[:1] in ("+", "-") and not value[1:2].isdigit())
+        value[:1] in ("=", "@", "\t", "\r") or (value[:1] in ("+", "-") and not value[1:2].isdigit())
     ):
         return "'" + value
     return value
 
 
-def write_export(session: Session, actor: Actor, query: CustomerQuery, fmt: str) -> tuple[IO[bytes], int]:
-    """Write the export to a spooled temporary file and audit it; returns (file at offset 0, row count)."""
-    reveal = actor.may_reveal_phone
+def write_table(
+    header: list[str], rows: Iterable[list[Any]], fmt: str, sheet_name: str
+) -> tuple[IO[bytes], int]:
+    """Stream rows as CSV (UTF-8 with BOM, for Excel) or XLSX into a spooled temporary file at offset 0."""
     # The caller streams the file and closes it, so no context manager here.
     out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     count = 0
-    rows = export_rows(session, actor, query, reveal=reveal)
     if fmt == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
         writer = csv.writer(text)
-        writer.writerow(HEADER)
+        writer.writerow(header)
         for row in rows:
-            writer.writerow([_csv_cell(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
             count += 1
         text.flush()
         text.detach()
@@ -82,13 +83,21 @@ def write_export(session: Session, actor: Actor, query: CustomerQuery, fmt: str)
         book = xlsxwriter.Workbook(
             out, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False}
         )
-        sheet = book.add_worksheet("customers")
-        sheet.write_row(0, 0, HEADER)
+        sheet = book.add_worksheet(sheet_name)
+        sheet.write_row(0, 0, header)
         for row in rows:
             count += 1
             sheet.write_row(count, 0, row)
         book.close()
     out.seek(0)
+    return out, count
+
+
+def write_export(session: Session, actor: Actor, query: CustomerQuery, fmt: str) -> tuple[IO[bytes], int]:
+    """Write the export to a spooled temporary file and audit it; returns (file at offset 0, row count)."""
+    reveal = actor.may_reveal_phone
+    rows = export_rows(session, actor, query, reveal=reveal)
+    out, count = write_table(HEADER, rows, fmt, "customers")
     used = {k: str(v) for k, v in vars(query).items() if v is not None}
     detail = {"format": fmt, "filter": used, "rows": count, "phones": "revealed" if reveal else "masked"}
     audit(session, actor, "customer.export", "customer", None, detail)

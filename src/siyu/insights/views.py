@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from siyu.audit import audit
 from siyu.customers import repository as customer_repo
+from siyu.customers.export import csv_cell
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.insights import repository as repo
@@ -317,13 +318,6 @@ def warnings_page(request: Request, session: SessionDep, viewer: InsightViewer) 
     return render(request, "insights/warnings.html", context, fragment="warning_body")
 
 
-def _csv_cell(value: object) -> object:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 CSV_HEADER = (
     "warning_id",
     "customer_id",
@@ -381,7 +375,7 @@ def warnings_csv(request: Request, session: SessionDep, viewer: InsightViewer) -
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for w in items:
-        writer.writerow([_csv_cell(v) for v in _csv_row(w)])
+        writer.writerow([csv_cell(v) for v in _csv_row(w)])
     used = {k: str(v) for k, v in f.items() if v not in (None, False, 0)}
     audit(
         session,

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-import xlsxwriter
 from sqlalchemy.orm import Session
 
 from siyu.audit import audit
 from siyu.customers import repository as customers_repo
+from siyu.customers.export import write_table
 from siyu.db.types import utcnow
 from siyu.errors import Invalid
 from siyu.org.permissions import Actor
@@ -70,15 +67,6 @@ def member_rows(
         session.expunge_all()
 
 
-def _cell(value: Any) -> Any:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection); +86… stays a number.
-    if isinstance(value, str) and (
-        value[:1] in ("=", "@") or (value[:1] in ("+", "-") and not value[1:2].isdigit())
-    ):
-        return "'" + value
-    return value
-
-
 def write_export(session: Session, actor: Actor, segment_id: int, fmt: str) -> tuple[IO[bytes], int, str]:
     """Write the segment's members to a spooled file and audit it; returns (file at 0, rows, segment name)."""
     if fmt not in FORMATS:
@@ -86,30 +74,8 @@ def write_export(session: Session, actor: Actor, segment_id: int, fmt: str) -> t
     segment, rule = current_rule(session, segment_id)
     name, version = segment.name, segment.current_version
     reveal = actor.may_reveal_phone
-    # The caller streams the file and closes it.
-    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    count = 0
     rows = member_rows(session, actor, rule, utcnow(), reveal=reveal)
-    if fmt == "csv":
-        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-        writer = csv.writer(text)
-        writer.writerow(HEADER)
-        for row in rows:
-            writer.writerow([_cell(v) for v in row])
-            count += 1
-        text.flush()
-        text.detach()
-    else:
-        book = xlsxwriter.Workbook(
-            out, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False}
-        )
-        sheet = book.add_worksheet("members")
-        sheet.write_row(0, 0, HEADER)
-        for row in rows:
-            count += 1
-            sheet.write_row(count, 0, row)
-        book.close()
-    out.seek(0)
+    out, count = write_table(HEADER, rows, fmt, "members")
     detail = {"format": fmt, "version": version, "rows": count, "phones": "revealed" if reveal else "masked"}
     audit(session, actor, "segment.export", "segment", segment_id, detail)
     return out, count, name
