@@ -89,6 +89,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from siyu.performance.target_views import router as target_router
     from siyu.performance.views import router as metrics_router
     from siyu.segments.views import router as segments_router
+    from siyu.talent.views import router as talent_router
     from siyu.web.csrf import CsrfMiddleware
     from siyu.web.customer_views import router as customer_router
     from siyu.web.i18n import catalogs
@@ -127,6 +128,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(kpi_router)
     app.include_router(target_router)
     app.include_router(segments_router)
+    app.include_router(talent_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

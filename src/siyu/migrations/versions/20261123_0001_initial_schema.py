@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 22:38:46.625030
+Create Date: 2026-11-24 01:27:41.624002
 """
 
 from collections.abc import Sequence
@@ -467,6 +467,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_staff_roles_role_code", ["role_code"], unique=False)
 
     op.create_table(
+        "advisor_runs",
+        sa.Column("answers", sa.JSON(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_advisor_runs_created_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_advisor_runs")),
+    )
+    op.create_table(
         "api_tokens",
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -487,6 +506,34 @@ def upgrade() -> None:
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_tokens_account_id"), ["account_id"], unique=False)
 
+    op.create_table(
+        "assessment_cycles",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open", "closed", name="cyclestatus", native_enum=False, create_constraint=True, length=16
+            ),
+            nullable=False,
+        ),
+        sa.Column("thresholds", sa.JSON(), nullable=False),
+        sa.Column("closed_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_assessment_cycles_created_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_assessment_cycles")),
+    )
     op.create_table(
         "audit_log",
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -645,6 +692,30 @@ def upgrade() -> None:
         batch_op.create_index("ix_chat_messages_customer_sent", ["customer_id", "sent_at"], unique=False)
         batch_op.create_index("ix_chat_messages_group_sent", ["group_id", "sent_at"], unique=False)
         batch_op.create_index("ix_chat_messages_staff_sent", ["staff_id", "sent_at"], unique=False)
+
+    op.create_table(
+        "competency_models",
+        sa.Column("role_key", sa.String(length=48), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("dimensions", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_competency_models_created_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_competency_models")),
+        sa.UniqueConstraint("role_key", "version", name=op.f("uq_competency_models_role_key_version")),
+    )
+    with op.batch_alter_table("competency_models", schema=None) as batch_op:
+        batch_op.create_index("ix_competency_models_role_key", ["role_key"], unique=False)
 
     op.create_table(
         "customer_identities",
@@ -1005,6 +1076,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("computed_on", "customer_id", name=op.f("pk_rfm_snapshots")),
     )
     op.create_table(
+        "role_definitions",
+        sa.Column("code", sa.String(length=48), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("builtin", sa.Boolean(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column(
+            "updated_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["updated_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_role_definitions_updated_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_definitions")),
+        sa.UniqueConstraint("code", name=op.f("uq_role_definitions_code")),
+    )
+    op.create_table(
         "segments",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
@@ -1160,6 +1252,73 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_expires_at"), ["expires_at"], unique=False)
 
     op.create_table(
+        "assessments",
+        sa.Column("cycle_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("role_code", sa.String(length=48), nullable=False),
+        sa.Column(
+            "competency_model_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "submitted",
+                name="assessmentstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("assessor_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("weighted_score", sa.Float(), nullable=True),
+        sa.Column(
+            "outcome",
+            sa.Enum(
+                "promote",
+                "keep",
+                "transfer",
+                "exit",
+                name="assessmentoutcome",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
+            nullable=True,
+        ),
+        sa.Column("explanation", sa.JSON(), nullable=True),
+        sa.Column("evidence", sa.JSON(), nullable=True),
+        sa.Column("submitted_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assessor_account_id"], ["accounts.id"], name=op.f("fk_assessments_assessor_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["competency_model_id"],
+            ["competency_models.id"],
+            name=op.f("fk_assessments_competency_model_id_competency_models"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"],
+            ["assessment_cycles.id"],
+            name=op.f("fk_assessments_cycle_id_assessment_cycles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_assessments_staff_id_staff")),
+        sa.ForeignKeyConstraint(["unit_id"], ["org_units.id"], name=op.f("fk_assessments_unit_id_org_units")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_assessments")),
+        sa.UniqueConstraint("cycle_id", "staff_id", name=op.f("uq_assessments_cycle_id_staff_id")),
+    )
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.create_index("ix_assessments_staff_id", ["staff_id"], unique=False)
+        batch_op.create_index("ix_assessments_unit_id", ["unit_id"], unique=False)
+
+    op.create_table(
         "churn_warnings",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("owner_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -1281,12 +1440,28 @@ def upgrade() -> None:
     with op.batch_alter_table("segment_versions", schema=None) as batch_op:
         batch_op.create_index("ux_segment_versions_segment_version", ["segment_id", "version"], unique=True)
 
+    op.create_table(
+        "assessment_scores",
+        sa.Column("assessment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dimension_code", sa.String(length=48), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["assessment_id"],
+            ["assessments.id"],
+            name=op.f("fk_assessment_scores_assessment_id_assessments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("assessment_id", "dimension_code", name=op.f("pk_assessment_scores")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("assessment_scores")
     with op.batch_alter_table("segment_versions", schema=None) as batch_op:
         batch_op.drop_index("ux_segment_versions_segment_version")
 
@@ -1304,6 +1479,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_churn_warnings_customer")
 
     op.drop_table("churn_warnings")
+    with op.batch_alter_table("assessments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assessments_unit_id")
+        batch_op.drop_index("ix_assessments_staff_id")
+
+    op.drop_table("assessments")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_expires_at"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_account_id"))
@@ -1326,6 +1506,7 @@ def downgrade() -> None:
 
     op.drop_table("staff_tasks")
     op.drop_table("segments")
+    op.drop_table("role_definitions")
     op.drop_table("rfm_snapshots")
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_referrals_staff_id"))
@@ -1373,6 +1554,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_customer_identities_customer_id"))
 
     op.drop_table("customer_identities")
+    with op.batch_alter_table("competency_models", schema=None) as batch_op:
+        batch_op.drop_index("ix_competency_models_role_key")
+
+    op.drop_table("competency_models")
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_messages_staff_sent")
         batch_op.drop_index("ix_chat_messages_group_sent")
@@ -1392,10 +1577,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_account_id"))
 
     op.drop_table("audit_log")
+    op.drop_table("assessment_cycles")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_account_id"))
 
     op.drop_table("api_tokens")
+    op.drop_table("advisor_runs")
     with op.batch_alter_table("staff_roles", schema=None) as batch_op:
         batch_op.drop_index("ix_staff_roles_role_code")
 
