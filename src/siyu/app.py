@@ -89,6 +89,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from siyu.performance.target_views import router as target_router
     from siyu.performance.views import router as metrics_router
     from siyu.segments.views import router as segments_router
+    from siyu.talent.advisor_views import router as talent_advisor_router
+    from siyu.talent.competency_views import router as talent_competency_router
+    from siyu.talent.cycle_person_views import router as talent_cycle_person_router
+    from siyu.talent.cycle_views import router as talent_cycle_router
+    from siyu.talent.gaps_views import router as talent_gaps_router
+    from siyu.talent.roles_views import router as talent_roles_router
     from siyu.talent.views import router as talent_router
     from siyu.web.csrf import CsrfMiddleware
     from siyu.web.customer_views import router as customer_router
@@ -129,6 +135,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(target_router)
     app.include_router(segments_router)
     app.include_router(talent_router)
+    app.include_router(talent_roles_router)
+    app.include_router(talent_advisor_router)
+    app.include_router(talent_gaps_router)
+    app.include_router(talent_competency_router)
+    app.include_router(talent_cycle_router)
+    app.include_router(talent_cycle_person_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -78,6 +78,7 @@ def _register_domains() -> None:
     from siyu.performance.leaderboard_cli import leaderboard_app, report_app
     from siyu.reports.cli import reports_app
     from siyu.segments.cli import segments_app
+    from siyu.talent.cli import talent_app
     from siyu.worker.cli import worker
 
     app.add_typer(user_app, name="user")
@@ -93,6 +94,7 @@ def _register_domains() -> None:
     app.add_typer(segments_app, name="segments")
     app.command("worker")(worker)
     app.add_typer(insights_app, name="insights")
+    app.add_typer(talent_app, name="talent")
 
 
 _register_domains()

@@ -34,6 +34,11 @@ NOT_DETERMINISTIC_COLUMNS = {
     "segments": {"created_at", "updated_at"},
     "segment_versions": {"created_at"},
     "segment_sizes": {"computed_at"},
+    # The seeded default competency model is stamped when first used (siyu.talent.competency).
+    "competency_models": {"created_at"},
+    # The demo's advisor run and custom role are written through the services, stamped with the wall clock.
+    "advisor_runs": {"created_at"},
+    "role_definitions": {"created_at"},
 }
 
 

@@ -2,6 +2,7 @@
 // Usage: node tests/e2e/console.mjs BASE_URL '{"forbidden_id": 123, "screenshots": "docs/screenshots"}'
 // Prints one JSON object of observations; tests/e2e/test_browser.py asserts on it.
 import { chromium } from "playwright-core";
+import { walkTalent } from "./talent.mjs";
 
 const base = process.argv[2].replace(/\/$/, "");
 const options = JSON.parse(process.argv[3] || "{}");
@@ -56,11 +57,13 @@ async function step(name, fn) {
 try {
   // Every role signs in and sees itself in the top bar.
   let admin;
+  const talentSessions = {}; // lead and store manager walk the talent pages (talent.mjs)
   for (const user of ["admin", "lead", "region", "store", "guide"]) {
     await step(`login ${user}`, async () => {
       const session = await signIn(user);
       if (user === "admin") admin = session;
       else if (user === "guide") results.guideSession = session;
+      else if (user === "lead" || user === "store") talentSessions[user] = session;
       else await session.context.close();
     });
   }
@@ -227,6 +230,8 @@ try {
       };
     });
   }
+  // The talent pages, as the lead (whole brand) and as a store manager (own store only).
+  results.talent = await walkTalent(base, talentSessions, options, step);
 } finally {
   await browser.close();
 }

@@ -17,11 +17,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from siyu.models import BrandStage
+from siyu.talent.gaps import stage_reached
+from siyu.talent.roles_catalog import shipped_catalog
 from siyu.web.i18n import translations
 from siyu.web.render import ROLE_LABELS
 
@@ -129,6 +133,144 @@ def _badge(text: str) -> str:
     return text.replace("×", "").strip()
 
 
+def _talent_facts(db: Path, store_code: str = "store-sh-01") -> dict[str, Any]:
+    """What the talent pages should show, counted straight from the demo's tables."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    with sqlite3.connect(db) as conn:
+        q = conn.execute
+        holders = dict(
+            q(
+                "SELECT role_code, count(*) FROM staff_roles JOIN staff ON staff.id = staff_roles.staff_id"
+                " WHERE staff.status = 'active' GROUP BY role_code"
+            ).fetchall()
+        )
+        (store_id,) = q("SELECT id FROM org_units WHERE code = ?", (store_code,)).fetchone()
+
+        def totals(where: str, args: tuple[Any, ...]) -> dict[str, int]:
+            active = f"SELECT id FROM staff WHERE status = 'active' {where}"
+            return {
+                "active_staff": q(f"SELECT count(*) FROM ({active})", args).fetchone()[0],
+                "guides": q(
+                    f"SELECT count(*) FROM staff_roles WHERE role_code = 'guide' AND staff_id IN ({active})",
+                    args,
+                ).fetchone()[0],
+                "stores": q(
+                    "SELECT count(*) FROM org_units WHERE kind = 'store' AND active"
+                    + (" AND id = ?" if args else ""),
+                    args,
+                ).fetchone()[0],
+                "customers_owned": q(
+                    "SELECT count(*) FROM customers WHERE merged_into_id IS NULL AND lifecycle_stage <> 'lost'"
+                    f" AND owner_staff_id IN ({active})",
+                    args,
+                ).fetchone()[0],
+                "open_tasks": q(
+                    f"SELECT count(*) FROM staff_tasks WHERE status = 'open' AND staff_id IN ({active})", args
+                ).fetchone()[0],
+                "overdue_tasks": q(
+                    "SELECT count(*) FROM staff_tasks WHERE status = 'open' AND due_at < ?"
+                    f" AND staff_id IN ({active})",
+                    (now, *args),
+                ).fetchone()[0],
+            }
+
+        stage = q(
+            "SELECT stage FROM brand_stage_changes WHERE effective_from <= date('now') ORDER BY effective_from DESC"
+        ).fetchone()
+        runs = {i: json.loads(r) for i, r in q("SELECT id, result FROM advisor_runs").fetchall()}
+        cycles = {
+            i: {"status": st, "total": n, "submitted": sub}
+            for i, st, n, sub in q(
+                "SELECT c.id, c.status, count(a.id), sum(a.status = 'submitted') FROM assessment_cycles c"
+                " LEFT JOIN assessments a ON a.cycle_id = c.id GROUP BY c.id"
+            ).fetchall()
+        }
+        per_cycle_store = dict(
+            q(
+                "SELECT cycle_id, count(*) FROM assessments WHERE unit_id = ? GROUP BY cycle_id", (store_id,)
+            ).fetchall()
+        )
+        per_staff = dict(q("SELECT staff_id, count(*) FROM assessments GROUP BY staff_id").fetchall())
+    return {
+        "holders": holders,
+        "lead_totals": totals("", ()),
+        "store_totals": totals("AND unit_id = ?", (store_id,)),
+        "stage": stage[0] if stage else "launch",
+        "runs": runs,
+        "cycles": cycles,
+        "per_cycle_store": per_cycle_store,
+        "per_staff": per_staff,
+    }
+
+
+def _check_talent(talent: dict[str, Any], db: Path) -> None:
+    """The talent pages as the lead and a store manager saw them, against the demo's tables."""
+    facts = _talent_facts(db)
+    roles = talent["roles"]
+    assert roles["path"] == "/talent/roles"
+    assert roles["tabs"][:3] == ["/talent/roles", "/talent/advisor", "/talent/gaps"]
+    catalog = {e.code: e for e in shipped_catalog()}
+    assert set(roles["holders"]) == set(catalog)
+    assert roles["holders"] == {code: facts["holders"].get(code, 0) for code in catalog}
+
+    role_page = talent["role_page"]
+    assert role_page["code"] == "guide" and role_page["jd_tag"] == "textarea" and role_page["jd_length"] > 100
+    assert role_page["holder_count"] == role_page["holder_rows"] == facts["holders"]["guide"]
+
+    # The advisor's submitted run is stored, and the page shows what was stored, with article citations.
+    advisor = talent["advisor"]
+    assert list(facts["runs"]) == [advisor["run_id"]]
+    stored = facts["runs"][advisor["run_id"]]
+    assert advisor["path"] == f"/talent/advisor/runs/{advisor['run_id']}"
+    assert advisor["structure"] == stored["structure"]
+    recommended = {s["role_code"]: s["headcount"] for s in stored["starting_team"]}
+    assert {code: n for code, n in advisor["team"] if n or code in recommended} == recommended
+    cited = {r["citation"]["seed"] for r in stored["reasons"] + stored["traps"]}
+    assert advisor["citations"] and {c["seed"] for c in advisor["citations"]} == cited
+    assert all(c["quote_length"] > 10 for c in advisor["citations"])
+
+    # The gap page: totals reconcile with the tables; missing roles and headcount follow catalog and run.
+    gaps = talent["gaps"]
+    assert gaps["brand_wide"] is True and gaps["stage"] == facts["stage"]
+    assert gaps["totals"] == facts["lead_totals"]
+    by_section = {s: sum(1 for f in gaps["findings"] if f["section"] == s) for s in gaps["counts"]}
+    assert gaps["counts"] == by_section
+    kinds = {(f["kind"], f["subject"]) for f in gaps["findings"]}
+    needed = [e.code for e in catalog.values() if stage_reached(e.needed_from, BrandStage(facts["stage"]))]
+    missing = {("missing_role", f"role:{c}") for c in needed if facts["holders"].get(c, 0) == 0}
+    assert {k for k in kinds if k[0] == "missing_role"} == missing
+    short = {
+        ("short_headcount", f"role:{s['role_code']}")
+        for s in stored["starting_team"]
+        if facts["holders"].get(s["role_code"], 0) < s["headcount"]
+    }
+    assert {k for k in kinds if k[0] == "short_headcount"} == short
+    for f in gaps["findings"]:
+        if f["subject"].startswith("role:"):
+            assert f["link"] == f"/talent/roles/{f['subject'][5:]}"
+
+    store = talent["store"]
+    assert store["gaps"]["brand_wide"] is False
+    assert store["gaps"]["totals"] == facts["store_totals"]
+    assert not {f["kind"] for f in store["gaps"]["findings"]} & {"missing_role", "short_headcount"}
+
+    # Assessment cycles (the demo's; skipped with a recorded reason when the demo has none).
+    listed = talent["cycles"]["list"]
+    if not facts["cycles"]:
+        assert listed == [] and talent["skipped"]
+        return
+    assert {c["id"]: {k: c[k] for k in ("status", "total", "submitted")} for c in listed} == facts["cycles"]
+    chosen = talent["cycles"]["chosen"]
+    assert talent["cycles"]["rows"] == facts["cycles"][chosen]["total"]
+    calibration = talent["calibration"]
+    assert calibration["charts"] >= 1 and calibration["rendered"] == calibration["charts"]
+    assert calibration["total"] == facts["cycles"][chosen]["total"]
+    history = talent["history"]
+    assert history["rows"] == facts["per_staff"][history["staff_id"]]
+    assert history["rendered"] == history["charts"] >= 1
+    assert store["cycle_rows"] == facts["per_cycle_store"].get(chosen, 0) > 0
+
+
 def test_console_in_chromium(demo: tuple[str, Path]) -> None:
     url, db = demo
     facts = _scope_facts(db)
@@ -214,3 +356,6 @@ def test_console_in_chromium(demo: tuple[str, Path]) -> None:
 
     # Switching to English translates the console.
     assert seen["language"] == {"html_lang": "en", "sign_out": "Sign out", "role": "Administrator"}
+
+    # The talent pages: role map, a role, the advisor, gaps, cycles, calibration and a history.
+    _check_talent(seen["talent"], db)

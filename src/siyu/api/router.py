@@ -13,6 +13,11 @@ from siyu.performance.api import router as metrics_router
 from siyu.performance.kpi_api import router as kpi_router
 from siyu.performance.leaderboard_api import router as leaderboard_router
 from siyu.segments.api import router as segments_router
+from siyu.talent.advisor_api import router as talent_advisor_router
+from siyu.talent.competency_api import router as talent_competency_router
+from siyu.talent.cycle_api import router as talent_cycle_router
+from siyu.talent.gaps_api import router as talent_gaps_router
+from siyu.talent.roles_api import router as talent_roles_router
 
 api_router = APIRouter()
 api_router.include_router(org_router)
@@ -24,3 +29,8 @@ api_router.include_router(metrics_router)
 api_router.include_router(kpi_router)
 api_router.include_router(segments_router)
 api_router.include_router(insights_router)
+api_router.include_router(talent_roles_router)
+api_router.include_router(talent_gaps_router)
+api_router.include_router(talent_competency_router)
+api_router.include_router(talent_cycle_router)
+api_router.include_router(talent_advisor_router)

@@ -21,6 +21,7 @@ from siyu.demo.org import OrgPlan, build_org
 from siyu.demo.profiles import build_profiles
 from siyu.demo.purchases import purchase_process
 from siyu.demo.tags import write_tags
+from siyu.demo.talent import seed_assessments, seed_org_design
 from siyu.demo.tasks import write_tasks
 from siyu.demo.timeline import Calendar
 from siyu.demo.writer import Reporter, Writer
@@ -202,6 +203,8 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
     writer.reporter.step("customer insights")  # RFM, CLV, lifecycle stages and warnings as of the last day
     refresh_insights(session, as_of=params.as_of)
     _seed_segments(session, params.as_of)
+    seed_assessments(session, params.as_of, params.seed)  # 人才盘点: a closed and an open cycle
+    seed_org_design(session, params.as_of)  # the lead's advisor run and a custom role
     return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
 
 

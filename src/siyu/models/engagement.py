@@ -34,6 +34,9 @@ class ChatMessage(IdPk, Base):
     msg_type: Mapped[str] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Archive fields beyond text: a recall marks the original; other message types keep their body.
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class StaffTask(IdPk, TimestampMixin, Base):

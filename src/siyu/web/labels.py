@@ -138,6 +138,54 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "WarningStatus": {"open": N_("Still open"), "recalled": N_("Recalled"), "expired": N_("Expired")},
     "InsightRunStatus": {"running": N_("running"), "done": N_("done"), "failed": N_("failed")},
+    # Assessment cycles (人才盘点, siyu.talent.cycle_*).
+    "AssessmentOutcome": {
+        "promote": N_("Promote (进)"),
+        "keep": N_("Keep (留)"),
+        "transfer": N_("Transfer (转)"),
+        "exit": N_("Exit (退)"),
+    },
+    "CycleStatus": {"open": N_("Open for scoring"), "closed": N_("Closed")},
+    "AssessmentStatus": {"draft": N_("Draft"), "submitted": N_("Submitted")},
+    # Role map (siyu.talent.contract).
+    "ValueStage": {
+        "acquisition": N_("Acquisition (获客引流)"),
+        "retention_conversion": N_("Retention & conversion (留存转化)"),
+        "repurchase_fission": N_("Repurchase & referral (复购裂变)"),
+    },
+    "RolePosition": {"lead": N_("Lead role"), "supporting": N_("Supporting role")},
+    # Org advisor (siyu.talent.advisor).
+    "SalesModel": {
+        "distributors": N_("Through others' shelves (distributors, supermarkets, shops)"),
+        "own_stores": N_("Through our own stores and guides"),
+        "ecommerce": N_("Through online shops"),
+        "mixed": N_("Mixed online and offline"),
+    },
+    "DomainPurpose": {
+        "sales_channel": N_("A sales channel"),
+        "user_cultivation": N_("Cultivating and retaining users"),
+    },
+    "OrgStructure": {
+        "virtual_project_team": N_("Virtual project team (seconded from existing departments)"),
+        "team_in_marketing": N_("A team inside marketing"),
+        "team_in_sales": N_("A team inside sales"),
+        "first_level_growth": N_("First-level department, user-growth-driven"),
+        "first_level_digital": N_("First-level department, digital-enablement type"),
+    },
+    "BuildMode": {
+        "in_house": N_("Build in-house"),
+        "partner": N_("Core people in-house, operations with a service partner"),
+    },
+    "Expertise": {
+        "none": N_("Nobody"),
+        "knows": N_("Someone understands it (has not run one)"),
+        "done": N_("Someone has run a private domain before"),
+    },
+    "BrandStage": {
+        "launch": N_("Launch (启动期)"),
+        "growth": N_("Growth (中期)"),
+        "steady": N_("Steady (稳定期)"),
+    },
 }
 
 

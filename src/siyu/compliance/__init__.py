@@ -1,0 +1,1 @@
+"""Compliance: chat-archive ingestion, normalisation, sensitive-behaviour detection, incidents and review."""
