@@ -80,6 +80,10 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(engine: Engine | None = None) -> FastAPI:
     """Build the Siyu web application bound to engine (default: the configured database)."""
     from siyu.api.router import api_router
+    from siyu.compliance.notify_views import router as notify_router
+    from siyu.compliance.rules_views import router as compliance_rules_router
+    from siyu.compliance.runs_views import router as compliance_runs_router
+    from siyu.compliance.views import router as compliance_router
     from siyu.insights.settings_views import router as insight_settings_router
     from siyu.insights.views import router as insights_router
     from siyu.performance.boss_views import router as boss_router
@@ -141,6 +145,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(talent_competency_router)
     app.include_router(talent_cycle_router)
     app.include_router(talent_cycle_person_router)
+    app.include_router(compliance_router)
+    app.include_router(compliance_rules_router)
+    app.include_router(compliance_runs_router)
+    app.include_router(notify_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -69,6 +69,7 @@ def serve(
 
 
 def _register_domains() -> None:
+    from siyu.compliance.cli import compliance_app
     from siyu.demo.cli import demo
     from siyu.imports.cli import import_app
     from siyu.insights.cli import insights_app
@@ -95,6 +96,7 @@ def _register_domains() -> None:
     app.command("worker")(worker)
     app.add_typer(insights_app, name="insights")
     app.add_typer(talent_app, name="talent")
+    app.add_typer(compliance_app, name="compliance")
 
 
 _register_domains()

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     insights_refresh_time: str = "04:00"
     # Monthly cost of one staff member (salary + overhead, fen) for the boss page's team cost.
     staff_monthly_cost_fen: int = 1_200_000
+    # Chat text older than this many days is blanked by the daily purge (rows stay for metrics); 0 = keep forever.
+    # One year covers a full annual review cycle and a year-on-year comparison of incidents.
+    chat_retention_days: int = 365
+    # Behaviour detectors: a customer message unanswered this long (in working hours) is an incident, and a
+    # customer deleting the staff member within this many hours of a staff message is negative feedback.
+    compliance_reply_sla_minutes: int = 30
+    compliance_negative_feedback_hours: int = 24
+    # Brand-local HH:MM of the daily behaviour detectors (previous day) and the chat purge; empty = off.
+    compliance_daily_time: str = "05:00"
 
     @field_validator("time_zone")
     @classmethod

@@ -39,6 +39,12 @@ NOT_DETERMINISTIC_COLUMNS = {
     # The demo's advisor run and custom role are written through the services, stamped with the wall clock.
     "advisor_runs": {"created_at"},
     "role_definitions": {"created_at"},
+    # Compliance rows written through the services (rules installed, incidents detected and reviewed).
+    "sensitive_rules": {"created_at"},
+    "sensitive_whitelist": {"created_at"},
+    "sensitive_incidents": {"created_at", "reviewed_at"},
+    "notifications": {"created_at"},
+    "detection_runs": {"created_at"},
 }
 
 

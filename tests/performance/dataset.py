@@ -29,6 +29,7 @@ from siyu.models import (
     StoreVisit,
     TaskStatus,
 )
+from siyu.models.compliance import ComplianceCategory, IncidentStatus, SensitiveIncident, Severity
 from siyu.models.insights import ChurnWarning, RfmSnapshot
 from siyu.org.service import create_staff, create_unit
 
@@ -168,7 +169,39 @@ def build(session: Session, seed: int = 11, customers: int = 90) -> None:
     _messages(session, rng, staff_ids, ids)
     # A separate stream, so the rows above stay exactly what they were before insights existed.
     _insights(session, random.Random(seed + 1), staff_ids, ids, stores)
+    _incidents(session, random.Random(seed + 2), staff_ids, stores)
     session.flush()
+
+
+def _incidents(session: Session, rng: random.Random, staff_ids: list[int], stores: list[int | None]) -> None:
+    """Compliance incidents in every review state, with and without staff, at the edges of local days."""
+    edges = [(0, 0, 0), (23, 59, 59), (9, 0, 0), (21, 0, 0), (12, 0, 0)]
+    statuses = [
+        IncidentStatus.confirmed,
+        IncidentStatus.confirmed,
+        IncidentStatus.open,
+        IncidentStatus.dismissed,
+    ]
+    for k in range(120):
+        day = WINDOW_FIRST + timedelta(days=rng.randrange((WINDOW_LAST - WINDOW_FIRST).days))
+        staff_id = rng.choice([*staff_ids, None])
+        session.add(
+            SensitiveIncident(
+                staff_id=staff_id,
+                unit_id=rng.choice(stores) if staff_id is None else None,  # set from the staff below
+                category=rng.choice(list(ComplianceCategory)),
+                detector="keyword",
+                rule_key=f"k{k}",
+                severity=Severity.medium,
+                occurred_at=local(day, *rng.choice(edges)),
+                status=rng.choice(statuses),
+            )
+        )
+    session.flush()
+    # The incident's unit is the staff member's unit when detected, as the ingest writes it.
+    units = {r[0]: r[1] for r in session.execute(select(Staff.id, Staff.unit_id))}
+    for incident in session.scalars(select(SensitiveIncident).where(SensitiveIncident.staff_id.is_not(None))):
+        incident.unit_id = units[incident.staff_id] if incident.staff_id is not None else None
 
 
 SNAPSHOT_DAYS = (
@@ -254,6 +287,7 @@ class Raw:
     messages: list[dict[str, Any]]
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)
 
     def subtree(self, unit_id: int) -> set[int]:
         """Ids of the unit and every unit below it."""
@@ -280,4 +314,5 @@ def load(session: Session) -> Raw:
         messages=_rows(session, ChatMessage),
         snapshots=_rows(session, RfmSnapshot),
         warnings=_rows(session, ChurnWarning),
+        incidents=_rows(session, SensitiveIncident),
     )

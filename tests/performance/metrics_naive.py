@@ -305,7 +305,12 @@ class Naive:
             pairs = {(s, c) for s, c, d in waits if d is None}
             return "count", [(s, unit(s), (1.0,)) for s, _ in pairs]
         if code == "sensitive_incidents":
-            return "count", []
+            # Confirmed incidents that occurred in the period, on the incident's staff and recorded unit.
+            return "count", [
+                (i["staff_id"], i["unit_id"], (1.0,))
+                for i in self.raw.incidents
+                if i["status"] == "confirmed" and self.in_period(i["occurred_at"])
+            ]
         raise KeyError(code)
 
     def values(self, code: str, kind: SubjectKind) -> dict[int, Any]:

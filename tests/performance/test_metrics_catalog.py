@@ -80,9 +80,8 @@ def test_metric_matches_brute_force(brand: tuple[Session, dataset.Raw], code: st
             expected = naive.values(code, kind)
             assert observed(table, code) == approx(expected), f"{code} {period.label} {kind}"
             checked += len(expected)
-    if code != "sensitive_incidents":
-        # The dataset must make every metric non-trivial somewhere, or the comparison proves nothing.
-        assert checked > 0, f"{code} is empty on the test brand"
+    # The dataset must make every metric non-trivial somewhere, or the comparison proves nothing.
+    assert checked > 0, f"{code} is empty on the test brand"
 
 
 def test_dataset_hits_the_edges(brand: tuple[Session, dataset.Raw]) -> None:
@@ -122,9 +121,13 @@ def test_catalog_entries_are_complete() -> None:
         compute_metrics(None, ["nope"], PERIODS[0], SubjectKind.staff)
 
 
-def test_sensitive_incidents_is_not_available(brand: tuple[Session, dataset.Raw]) -> None:
-    session, _ = brand
+def test_sensitive_incidents_counts_only_confirmed(brand: tuple[Session, dataset.Raw]) -> None:
+    session, raw = brand
     table = compute_metrics(
         session, ["sensitive_incidents"], PERIODS[0], SubjectKind.company, zone=dataset.ZONE
     )
-    assert table.values["sensitive_incidents"] == {}
+    start, end = PERIODS[0].utc_range(dataset.ZONE)
+    in_period = [i for i in raw.incidents if start <= i["occurred_at"] < end]
+    confirmed = sum(1 for i in in_period if i["status"] == "confirmed")
+    assert 0 < confirmed < len(in_period)  # open and dismissed ones exist and are left out
+    assert table.values["sensitive_incidents"][0].value == confirmed

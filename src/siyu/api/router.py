@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from siyu.commerce.api import router as commerce_router
+from siyu.compliance.api import router as compliance_review_router
+from siyu.compliance.ingest_api import router as compliance_ingest_router
 from siyu.customers.api import router as customers_router
 from siyu.imports.api import router as imports_router
 from siyu.insights.api import router as insights_router
@@ -34,3 +36,5 @@ api_router.include_router(talent_gaps_router)
 api_router.include_router(talent_competency_router)
 api_router.include_router(talent_cycle_router)
 api_router.include_router(talent_advisor_router)
+api_router.include_router(compliance_ingest_router)
+api_router.include_router(compliance_review_router)

@@ -16,6 +16,7 @@ from siyu.demo.accounts import DemoAccount, create_demo_accounts
 from siyu.demo.channels import build_memberships, write_groups, write_memberships
 from siyu.demo.chats import write_messages
 from siyu.demo.commerce import plan_orders, write_orders, write_referrals, write_visits
+from siyu.demo.compliance import seed_compliance
 from siyu.demo.customers import build_people
 from siyu.demo.org import OrgPlan, build_org
 from siyu.demo.profiles import build_profiles
@@ -205,6 +206,7 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
     _seed_segments(session, params.as_of)
     seed_assessments(session, params.as_of, params.seed)  # 人才盘点: a closed and an open cycle
     seed_org_design(session, params.as_of)  # the lead's advisor run and a custom role
+    seed_compliance(session, params.as_of)  # rules, scripted violations, detection over 30 days, reviews
     return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
 
 

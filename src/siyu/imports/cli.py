@@ -148,7 +148,8 @@ def import_orders(
 @import_app.command("messages")
 def import_messages(
     file: Path = typer.Argument(
-        ..., help="CSV or XLSX chat archive (msgid, from, tolist, roomid, msgtime, msgtype, content)"
+        ...,
+        help="CSV/XLSX chat archive (msgid, from, tolist, roomid, msgtime, msgtype, content) or archive JSONL",
     ),
     mapping: str | None = MapOption,
     skip_invalid: bool = SkipOption,
@@ -156,7 +157,17 @@ def import_messages(
     rejects: Path | None = RejectsOption,
     quiet: bool = QuietOption,
 ) -> None:
-    """Import archived chat messages; re-importing a file changes nothing."""
+    """Import archived chat messages; re-importing a file changes nothing (.jsonl: `siyu compliance ingest`)."""
+    if file.suffix.lower() == ".jsonl":
+        # Archive-shape JSONL goes through the compliance ingest, which also detects and handles recalls.
+        from siyu.compliance.cli import ingest_command
+
+        try:
+            ingest_command(file)
+        except SiyuError as exc:
+            typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(1) from exc
+        return
     _run(ImportKind.messages, file, mapping, skip_invalid, ignore_unknown, rejects, quiet)
 
 

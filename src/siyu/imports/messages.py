@@ -120,6 +120,27 @@ def run(
         stored.update(session.execute(select(MESSAGES.c.msgid).where(MESSAGES.c.msgid.in_(chunk))).scalars())
     counts.unchanged += len(stored)
     new = {k: v for k, v in messages.items() if k not in stored}
+    sender_header = columns.headers[columns.fields["sender"]]
+    accepted, customers = resolve_senders(ctx, new, sender_header)
+    counts.rejected = len(report.reasons)
+    if report and not ctx.options.skip_invalid:
+        return
+    write_messages(ctx, accepted, customers)
+    counts.inserted = len(accepted)
+
+
+Accepted = tuple[str, tuple[Any, ...], MessageDirection, int | None, str | None]
+
+
+def resolve_senders(
+    ctx: Context, new: dict[str, tuple[int, tuple[Any, ...]]], sender_header: str
+) -> tuple[list[Accepted], dict[str, int | None]]:
+    """Direction, staff and customer (external id) of each new message; unknown senders go to ctx.report.
+
+    new maps msgid → (line, values in FIELDS order); also returns the customer id per external id (None = new).
+    Shared by the file importer and the compliance ingest.
+    """
+    session, report = ctx.session, ctx.report
     participants: set[str] = set()
     for _, values in new.values():
         participants.add(values[SENDER])
@@ -134,8 +155,7 @@ def run(
     customers.update(
         {x: None for x in participants - staff.keys() - customers.keys() if EXTERNAL_ID.fullmatch(x)}
     )
-    sender_header = columns.headers[columns.fields["sender"]]
-    accepted: list[tuple[str, tuple[Any, ...], MessageDirection, int | None, str | None]] = []
+    accepted: list[Accepted] = []
     for msgid, (line, v) in new.items():
         sender = v[SENDER]
         if sender not in staff and sender not in customers:
@@ -160,9 +180,12 @@ def run(
         else:  # staff to staff, or nobody we know on the other side
             who = sender if sender in customers else other if other in customers else None
             accepted.append((msgid, v, MessageDirection.other, staff.get(sender), who))
-    counts.rejected = len(report.reasons)
-    if report and not ctx.options.skip_invalid:
-        return
+    return accepted, customers
+
+
+def write_messages(ctx: Context, accepted: list[Accepted], customers: dict[str, int | None]) -> None:
+    """Insert the accepted messages, creating the customers and groups they name."""
+    session = ctx.session
     customer_ids = _create_customers(ctx, customers, accepted)
     group_ids = _groups(ctx, {v[ROOM] for _, v, _, _, _ in accepted if v[ROOM]})
     to_db = ctx.to_db
@@ -199,13 +222,12 @@ def run(
             for msgid, v, direction, staff_id, who in accepted
         ],
     )
-    counts.inserted = len(accepted)
 
 
 def _create_customers(
     ctx: Context,
     customers: dict[str, int | None],
-    accepted: list[tuple[str, tuple[Any, ...], Any, Any, str | None]],
+    accepted: list[Accepted],
 ) -> dict[str, int]:
     """Customer id per external id in the accepted messages, creating customers for new wm…/wo… ids."""
     first: dict[str, datetime] = {}

@@ -37,6 +37,8 @@ class ChatMessage(IdPk, Base):
     # Archive fields beyond text: a recall marks the original; other message types keep their body.
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set by the retention purge when text and payload were blanked (the row stays for metrics).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffTask(IdPk, TimestampMixin, Base):

@@ -43,6 +43,11 @@ ATTR = {
         "归属：任务或消息的员工及其所在组织。",
         "Attribution: the task's or message's staff member and their unit.",
     ),
+    "incident": (
+        "归属：事件的员工（sensitive_incidents.staff_id）；组织为事件记录的组织（检测时员工所在组织，无员工时为客户的所属门店）。",
+        "Attribution: the incident's staff member (sensitive_incidents.staff_id); unit = the unit recorded on the "
+        "incident (the staff member's unit when detected, else the customer's home store).",
+    ),
 }
 CHANNEL_NAMES = {
     "wecom": ("企微", "WeCom"),
@@ -231,9 +236,9 @@ def _activity() -> list[MetricDef]:
               f"{WAIT_EN} Count = staff–customer pairs with at least one customer message unanswered within the window."),
              "count(pairs with an unanswered customer message)", Unit.count, LOWER, "staff", ("chat_messages",)),
         _def("sensitive_incidents", g, ("敏感行为次数", "Sensitive-behaviour incidents"),
-             ("合规模块记录的统计期内敏感行为（私单、飞单、辱骂客户、敏感词）次数。合规模块尚未上线，当前无值（不可用），不作估算。",
-              "Sensitive-behaviour incidents (private deals, diverted orders, abuse, sensitive terms) recorded by the compliance module in the period. The module does not exist yet, so the metric has no values (not available); nothing is estimated."),
-             "count(compliance incidents in period)", Unit.count, LOWER, "staff", ("compliance (not yet available)",)),
+             ("合规模块记录、经审核确认（状态 confirmed）且发生时间（occurred_at）在统计期内的敏感行为事件数（私单、飞单、辱骂客户、违规承诺、联系方式、支付、外链、行为类）。待审核与已驳回的事件不计。",
+              "Confirmed incidents: compliance incidents (private deals, diverted orders, abuse, forbidden promises, contact, payment, links, behaviour) a reviewer confirmed (status confirmed) whose occurrence time (occurred_at) falls in the period. Open and dismissed incidents are not counted."),
+             "count(confirmed incidents occurred in period)", Unit.count, LOWER, "incident", ("sensitive_incidents",)),
     ]  # fmt: skip
 
 

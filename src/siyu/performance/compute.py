@@ -16,6 +16,7 @@ from siyu.org import repository as org_repo
 from siyu.org.permissions import Actor, DataScope
 from siyu.performance import (
     metrics_activity,
+    metrics_compliance,
     metrics_customers,
     metrics_insights,
     metrics_results,
@@ -46,6 +47,7 @@ FAMILIES: dict[str, Callable[[Ctx], Facts]] = {
     "messages": metrics_activity.message_facts,
     "rfm": metrics_insights.rfm_facts,
     "warnings": metrics_insights.warning_facts,
+    "incidents": metrics_compliance.incident_facts,
 }
 
 
@@ -101,8 +103,7 @@ SPECS: dict[str, Spec] = {
     "first_response_seconds": _ratio("messages", "delay_sum", "answered_msgs"),
     "reply_within_3min_rate": _ratio("messages", "fast_replies", "customer_msgs"),
     "unanswered_customers": _sum("messages", "unanswered_customers"),
-    # No compliance module yet: the metric is defined but has no values.
-    "sensitive_incidents": Spec("unavailable"),
+    "sensitive_incidents": _sum("incidents", "confirmed_incidents"),
 }
 
 

@@ -117,4 +117,7 @@ def register_builtin_jobs() -> list[Job]:
         register_daily_job("insights.refresh", at, refresh_job)
     # Segment sizes late in the brand's evening, so the day's member history describes (almost) the whole day.
     register_daily_job("segments.record_sizes", time(23, 50), record_sizes)
+    from siyu.compliance.jobs import register_compliance_jobs
+
+    register_compliance_jobs()
     return registered_jobs()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 02:03:36.639247
+Create Date: 2026-11-24 02:09:37.019551
 """
 
 from collections.abc import Sequence
@@ -718,6 +718,7 @@ def upgrade() -> None:
         sa.Column("sent_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("recalled_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=True),
+        sa.Column("purged_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),

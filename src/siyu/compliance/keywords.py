@@ -1,0 +1,275 @@
+"""Keyword rules: one Aho-Corasick automaton (ahocorasick-rs) over every phrase of every enabled rule.
+
+Rule terms, AND terms, NOT terms and whitelist phrases are normalised with the same normalise()
+the messages go through, so 加ღ✿✿微ღ✿✿信 in a message meets the term 加微信. A batch is matched in
+one call: the normalised texts are joined with NUL (which normalise never emits and no phrase may
+contain), so the per-call cost is paid once per batch, not per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ahocorasick_rs
+import numpy as np
+
+from siyu.compliance.contract import Finding, MessageIn, Normalised
+from siyu.compliance.normalise import collapse_repeats, normalise_many
+from siyu.models.compliance import ComplianceCategory, Severity
+
+DETECTOR = "keyword"
+SEPARATOR = "\x00"
+_TERM, _ALL, _NOT, _WHITE = 0, 1, 2, 3
+
+
+def collapse_joined(joined: str) -> str:
+    """Runs of one character collapsed to one (as normalise.collapse_repeats), over a NUL-joined batch.
+
+    Vectorised: a backreference regex costs ~6 µs per 40-character message, this a fraction of one.
+    """
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if len(codes) < 2:
+        return joined
+    keep = np.ones(len(codes), dtype=bool)
+    keep[:-1] = codes[:-1] != codes[1:]  # drop a character its successor repeats: the run's last stays
+    keep |= codes == 0  # separators always stay (two meet around an empty text)
+    return codes[keep].tobytes().decode("utf-32-le")
+
+
+GlobalWhitelist = Sequence[tuple[str, ComplianceCategory | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordRuleSpec:
+    """A rule as the matcher sees it: any of terms, AND every all_terms, NOT any not_terms, in one message."""
+
+    id: int
+    category: ComplianceCategory
+    name: str
+    terms: tuple[str, ...]
+    all_terms: tuple[str, ...] = ()
+    not_terms: tuple[str, ...] = ()
+    whitelist: tuple[str, ...] = ()
+    severity: Severity = Severity.medium
+    collapse_repeats: bool = False
+
+
+def normalise_phrases(phrases: Sequence[str], *, collapse: bool = False) -> list[str]:
+    """Rule phrases in the form messages are matched in ('' when nothing is left), in one batch."""
+    unique = list(dict.fromkeys(phrases))
+    if not unique:
+        return []
+    texts = [n.text.replace(SEPARATOR, "") for n in normalise_many(unique)]
+    if collapse:
+        texts = collapse_joined(SEPARATOR.join(texts)).split(SEPARATOR)
+    form = dict(zip(unique, texts, strict=True))
+    return [form[p] for p in phrases]
+
+
+def normalise_phrase(phrase: str, *, collapse: bool = False) -> str:
+    """One rule phrase in the form messages are matched in ('' when nothing is left)."""
+    return normalise_phrases([phrase], collapse=collapse)[0]
+
+
+# What a phrase means to one rule: (rule index, kind, category). Rule index -1 is a global whitelist
+# phrase, its category None meaning every category. Plain tuples: one shared per rule and kind, so
+# 200,000 terms do not build 200,000 objects.
+_Role = tuple[int, int, ComplianceCategory | None]
+
+
+class _Automaton:
+    """The phrases of a set of rules (in one view: plain or repeat-collapsed) and what each one means."""
+
+    def __init__(
+        self,
+        rules: Sequence[tuple[int, KeywordRuleSpec]],
+        global_whitelist: GlobalWhitelist,
+        *,
+        collapse: bool,
+    ) -> None:
+        raw: list[tuple[str, _Role]] = []
+        for ri, rule in rules:
+            for kind, phrases in (
+                (_TERM, rule.terms),
+                (_ALL, rule.all_terms),
+                (_NOT, rule.not_terms),
+                (_WHITE, rule.whitelist),
+            ):
+                role: _Role = (ri, kind, None)
+                raw.extend((t, role) for t in phrases)
+        if rules:
+            raw.extend((p, (-1, _WHITE, c)) for p, c in global_whitelist)
+        forms = normalise_phrases([p for p, _ in raw], collapse=collapse)
+        index: dict[str, int] = {}
+        self.roles: list[list[_Role]] = []
+        all_ids: dict[int, set[int]] = {ri: set() for ri, _ in rules}
+        not_ids: dict[int, set[int]] = {ri: set() for ri, _ in rules}
+        for (_, role), text in zip(raw, forms, strict=True):
+            if not text:
+                continue
+            pid = index.setdefault(text, len(index))
+            if pid == len(self.roles):
+                self.roles.append([])
+            self.roles[pid].append(role)
+            if role[1] == _ALL:
+                all_ids[role[0]].add(pid)
+            elif role[1] == _NOT:
+                not_ids[role[0]].add(pid)
+        # Per rule index: the phrase ids of its AND and NOT terms.
+        self.all_ids = {ri: frozenset(ids) for ri, ids in all_ids.items()}
+        self.not_ids = {ri: frozenset(ids) for ri, ids in not_ids.items()}
+        self.phrases = list(index)
+        # Phrases that are some rule's term: a message whose matches are all whitelist/AND/NOT phrases fires nothing.
+        self.is_term = [any(r[1] == _TERM for r in roles) for roles in self.roles]
+        self.automaton = (
+            ahocorasick_rs.AhoCorasick(self.phrases, matchkind=ahocorasick_rs.MatchKind.Standard)
+            if self.phrases
+            else None
+        )
+
+    def hits(self, texts: Sequence[str]) -> dict[int, list[tuple[int, int, int]]]:
+        """Per text index: the (phrase id, start, end) of every (overlapping) match, in character offsets."""
+        if self.automaton is None or not texts:
+            return {}
+        found = self.automaton.find_matches_as_indexes(SEPARATOR.join(texts), overlapping=True)
+        if not found:
+            return {}
+        # starts[i] is the offset of text i in the joined batch (each text is followed by one NUL).
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        starts = np.concatenate(([0], np.cumsum(lengths + 1)))
+        where = np.searchsorted(starts, [f[1] for f in found], side="right") - 1
+        offsets = starts[where]
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        for (pid, start, end), i, base in zip(found, where.tolist(), offsets.tolist(), strict=True):
+            out.setdefault(i, []).append((pid, start - base, end - base))
+        return out
+
+
+def _inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(ws <= start and end <= we for ws, we in spans)
+
+
+class KeywordMatcher:
+    """Detector of keyword rules: one finding per (rule, first non-whitelisted matching span) per message."""
+
+    def __init__(
+        self,
+        rules: Sequence[KeywordRuleSpec],
+        global_whitelist: GlobalWhitelist = (),
+        *,
+        staff_only: bool = True,
+    ) -> None:
+        self.rules = list(rules)
+        self.staff_only = staff_only
+        indexed = list(enumerate(self.rules))
+        self.plain = _Automaton(indexed, global_whitelist, collapse=False)
+        collapsing = [(i, r) for i, r in indexed if r.collapse_repeats]
+        self.collapsed = _Automaton(collapsing, global_whitelist, collapse=True) if collapsing else None
+        own = [p for _, r in collapsing for p in (*r.terms, *r.all_terms, *r.not_terms, *r.whitelist)]
+        self.collapse_changes_phrases = normalise_phrases(own) != normalise_phrases(own, collapse=True)
+
+    @property
+    def phrase_count(self) -> int:
+        """Distinct normalised phrases in the automata (terms, AND/NOT terms, whitelist phrases)."""
+        return len(self.plain.phrases) + (len(self.collapsed.phrases) if self.collapsed else 0)
+
+    def judged(self, message: MessageIn) -> bool:
+        """Whether the matcher reads this message (text, and from staff unless staff_only is off)."""
+        return bool(message.text) and (message.from_staff or not self.staff_only)
+
+    def detect(self, messages: Sequence[MessageIn]) -> list[Finding]:
+        """Findings for the batch, in message order."""
+        judged = [m for m in messages if self.judged(m)]
+        return self.detect_normalised(judged, normalise_many([m.text or "" for m in judged]))
+
+    def detect_normalised(
+        self, messages: Sequence[MessageIn], normalised: Sequence[Normalised | None]
+    ) -> list[Finding]:
+        """Findings for the batch whose texts the caller already normalised (None: not judged)."""
+        anyone = not self.staff_only
+        picked = [
+            (m, n)
+            for m, n in zip(messages, normalised, strict=True)
+            if n is not None and m.text and (anyone or m.from_staff)
+        ]
+        if not picked:
+            return []
+        texts = [n.text for _, n in picked]
+        per_message: dict[int, dict[int, Finding]] = {}
+        is_term = self.plain.is_term
+        for i, hits in self.plain.hits(texts).items():
+            if any(is_term[h[0]] for h in hits):
+                per_message[i] = dict(self._evaluate(self.plain, picked[i][0], picked[i][1], hits))
+        if self.collapsed is not None:
+            # One vectorised pass over the whole batch; origin maps only for messages that matched.
+            collapsed = collapse_joined(SEPARATOR.join(texts)).split(SEPARATOR)
+            # A text without repeats reads the same in both views; it needs the collapsed automaton
+            # only when collapsing changed some rule phrase (then that phrase may match it there only).
+            subset = (
+                range(len(texts))
+                if self.collapse_changes_phrases
+                else [i for i, (c, t) in enumerate(zip(collapsed, texts, strict=True)) if len(c) != len(t)]
+            )
+            for j, hits in self.collapsed.hits([collapsed[i] for i in subset]).items():
+                i = subset[j]
+                if not any(self.collapsed.is_term[h[0]] for h in hits):
+                    continue
+                view = collapse_repeats(picked[i][1])
+                if view.text != collapsed[i]:  # pragma: no cover - normalise's collapse changed its rule
+                    continue
+                fired = per_message.setdefault(i, {})
+                for ri, finding in self._evaluate(self.collapsed, picked[i][0], view, hits):
+                    fired.setdefault(ri, finding)  # the plain view wins over the collapsed one
+        findings: list[Finding] = []
+        for i in sorted(per_message):
+            findings.extend(sorted(per_message[i].values(), key=lambda f: (f.start, f.rule_id or 0)))
+        return findings
+
+    def _evaluate(
+        self, automaton: _Automaton, message: MessageIn, norm: Normalised, hits: list[tuple[int, int, int]]
+    ) -> list[tuple[int, Finding]]:
+        term_hits: dict[int, list[tuple[int, int, int]]] = {}
+        present: set[int] = set()
+        rule_white: dict[int, list[tuple[int, int]]] = {}
+        global_white: dict[ComplianceCategory | None, list[tuple[int, int]]] = {}
+        for pid, start, end in hits:
+            present.add(pid)
+            for rule_index, kind, category in automaton.roles[pid]:
+                if kind == _TERM:
+                    term_hits.setdefault(rule_index, []).append((start, end, pid))
+                elif kind == _WHITE:
+                    if rule_index >= 0:
+                        rule_white.setdefault(rule_index, []).append((start, end))
+                    else:
+                        global_white.setdefault(category, []).append((start, end))
+        out: list[tuple[int, Finding]] = []
+        for ri, spans in term_hits.items():
+            if not automaton.all_ids[ri] <= present or automaton.not_ids[ri] & present:
+                continue
+            rule = self.rules[ri]
+            excuses = (
+                rule_white.get(ri, []) + global_white.get(rule.category, []) + global_white.get(None, [])
+            )
+            for start, end, pid in sorted(spans):
+                if excuses and _inside(start, end, excuses):
+                    continue
+                ostart, oend = norm.original_span(start, end)
+                out.append(
+                    (
+                        ri,
+                        Finding(
+                            msgid=message.msgid,
+                            category=rule.category,
+                            detector=DETECTOR,
+                            severity=rule.severity,
+                            start=ostart,
+                            end=oend,
+                            matched=automaton.phrases[pid],
+                            rule_id=rule.id,
+                            rule_key=str(rule.id),
+                        ),
+                    )
+                )
+                break
+        return out
