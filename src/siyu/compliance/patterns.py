@@ -303,15 +303,15 @@ class PatternDetector:
         """支付宝 (or zfb …) followed within the cue window by a phone number or an e-mail address."""
         hits: list[Hit] = []
         window = self.settings.cue_window
+        phones: dict[int, list[Hit]] = {}
+        for h in found:
+            if h.detector == "phone":
+                phones.setdefault(h.msg, []).append(h)
         for match in _ALIPAY_CUE_RE.finditer(folded.text):
             index, local = folded.locate(match.start())
             cue_end = local + len(match.group())
             account = next(
-                (
-                    h
-                    for h in found
-                    if h.msg == index and h.detector == "phone" and cue_end <= h.start <= cue_end + window
-                ),
+                (h for h in phones.get(index, ()) if cue_end <= h.start <= cue_end + window),
                 None,
             )
             if account is not None:
