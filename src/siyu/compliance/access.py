@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
 
+from siyu.compliance.normalise_data import CHINESE_DIGITS
 from siyu.models.compliance import ComplianceCategory, SensitiveIncident
 from siyu.org.permissions import Actor, DataScope, PermissionRole
 from siyu.org.repository import scope_unit_ids
@@ -71,15 +72,13 @@ def readable_incidents(actor: Actor) -> ColumnElement[bool]:
 
 # --- showing chat text ---------------------------------------------------------------------------
 
-# Digits in the forms people use to dodge filters: ASCII, full-width, circled, Chinese lower and upper case.
+# Digits in the forms people use to dodge filters: ASCII, full-width, circled, and the Chinese forms the
+# normaliser's digits view reads (one table for both, so masking and detection agree).
 _DIGITS = {
     **{c: str(i) for i, c in enumerate("0123456789")},
     **{c: str(i) for i, c in enumerate("０１２３４５６７８９")},
-    **{c: str(i) for i, c in enumerate("零一二三四五六七八九")},
-    **{c: str(i) for i, c in enumerate("〇壹贰叁肆伍陆柒捌玖")},
     **{c: str(i + 1) for i, c in enumerate("①②③④⑤⑥⑦⑧⑨")},
-    "幺": "1",
-    "两": "2",
+    **CHINESE_DIGITS,
 }
 _D = "[" + re.escape("".join(_DIGITS)) + "]"
 _SEP = r"[\s\-.·_/,，、]*"

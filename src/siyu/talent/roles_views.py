@@ -136,6 +136,16 @@ def _edit_page(
     return render(request, "talent/roles_edit.html", context, status_code=status)
 
 
+def _retyped(form: FormData, fields: dict[str, Any], code: str) -> dict[str, Any]:
+    """The form's values as typed, to show again above an error (list fields as their raw text)."""
+    return {
+        **fields,
+        "code": code,
+        "duties": form.get("duties", ""),
+        "competencies": form.get("competencies", ""),
+    }
+
+
 @router.get("/talent/roles/new", response_class=HTMLResponse)
 def new_page(request: Request, viewer: EditViewer) -> HTMLResponse:
     """The form for a custom role."""
@@ -152,12 +162,7 @@ async def new_submit(request: Request, session: SessionDep, viewer: EditViewer) 
         roles_service.create_role(session, viewer.actor, code, fields)
     except SiyuError as exc:
         session.rollback()
-        values = {
-            **fields,
-            "code": code,
-            "duties": form.get("duties", ""),
-            "competencies": form.get("competencies", ""),
-        }
+        values = _retyped(form, fields, code)
         return _edit_page(request, viewer, None, values, gettext_for(request)(exc.message), exc.status_code)
     session.commit()
     return RedirectResponse(f"/talent/roles/{code}", status_code=303)
@@ -200,12 +205,7 @@ async def edit_submit(request: Request, session: SessionDep, viewer: EditViewer,
         roles_service.edit_role(session, viewer.actor, code, fields)
     except SiyuError as exc:
         session.rollback()
-        values = {
-            **fields,
-            "code": code,
-            "duties": form.get("duties", ""),
-            "competencies": form.get("competencies", ""),
-        }
+        values = _retyped(form, fields, code)
         return _edit_page(request, viewer, entry, values, gettext_for(request)(exc.message), exc.status_code)
     session.commit()
     return RedirectResponse(f"/talent/roles/{code}", status_code=303)
