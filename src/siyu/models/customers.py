@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.db.base import Base, IdPk, TimestampMixin
@@ -42,6 +42,7 @@ class Customer(IdPk, TimestampMixin, Base):
     points_balance: Mapped[int] = mapped_column(Integer, default=0)
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     chat_archive_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    birthday: Mapped[date | None] = mapped_column(Date)  # month and day drive the birthday journey
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"))
 

@@ -57,6 +57,11 @@ class StaffTask(IdPk, TimestampMixin, Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evidence: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str | None] = mapped_column(String(64))
+    # The text to copy and send (journey step, content pack, recall), and the script it came from.
+    body: Mapped[str | None] = mapped_column(Text)
+    script_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("scripts.id"))
+    # Set by automated writers ("step:…", "pack:…"), so a retried job never makes the same task twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(160), unique=True)
 
 
 class Event(IdPk, Base):

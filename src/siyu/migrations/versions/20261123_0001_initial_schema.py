@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 02:09:37.019551
+Create Date: 2026-11-24 04:33:59.499748
 """
 
 from collections.abc import Sequence
@@ -61,6 +61,21 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("category", name=op.f("pk_compliance_category_settings")),
+    )
+    op.create_table(
+        "frequency_caps",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("max_touches", sa.Integer(), nullable=True),
+        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_frequency_caps")),
+        sa.UniqueConstraint("code", name=op.f("uq_frequency_caps_code")),
     )
     op.create_table(
         "insight_runs",
@@ -455,6 +470,7 @@ def upgrade() -> None:
         sa.Column("points_balance", sa.Integer(), nullable=False),
         sa.Column("marketing_opt_in", sa.Boolean(), nullable=False),
         sa.Column("chat_archive_consent", sa.Boolean(), nullable=False),
+        sa.Column("birthday", sa.Date(), nullable=True),
         sa.Column("first_seen_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("merged_into_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column(
@@ -762,6 +778,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_competency_models_role_key", ["role_key"], unique=False)
 
     op.create_table(
+        "content_packs",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("published_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_content_packs_created_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_content_packs")),
+        sa.UniqueConstraint("day", name=op.f("uq_content_packs_day")),
+    )
+    op.create_table(
         "customer_identities",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
@@ -923,6 +960,60 @@ def upgrade() -> None:
         batch_op.create_index("ix_events_staff_occurred", ["staff_id", "occurred_at"], unique=False)
 
     op.create_table(
+        "experiments",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("source_type", sa.String(length=24), nullable=False),
+        sa.Column("source_ref", sa.String(length=120), nullable=True),
+        sa.Column(
+            "metric",
+            sa.Enum(
+                "reply",
+                "order",
+                "gmv",
+                name="experimentmetric",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("horizon_hours", sa.Integer(), nullable=False),
+        sa.Column("alpha", sa.Float(), nullable=False),
+        sa.Column("power", sa.Float(), nullable=False),
+        sa.Column("baseline_rate", sa.Float(), nullable=False),
+        sa.Column("min_detectable_effect", sa.Float(), nullable=False),
+        sa.Column("min_sample_per_arm", sa.Integer(), nullable=False),
+        sa.Column("salt", sa.String(length=32), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "running",
+                "stopped",
+                name="experimentstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("started_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("stopped_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_experiments_created_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_experiments")),
+    )
+    op.create_table(
         "import_jobs",
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("filename", sa.String(length=255), nullable=False),
@@ -970,6 +1061,45 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_insight_settings_versions")),
         sa.UniqueConstraint("version", name=op.f("uq_insight_settings_versions_version")),
+    )
+    op.create_table(
+        "journeys",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "active",
+                "paused",
+                "archived",
+                name="journeystatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("current_version", sa.Integer(), nullable=False),
+        sa.Column("template_code", sa.String(length=64), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("trigger_watermark", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("trigger_checked_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("archived_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_journeys_created_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journeys")),
+        sa.UniqueConstraint("code", name=op.f("uq_journeys_code")),
     )
     op.create_table(
         "kpi_sets",
@@ -1201,6 +1331,58 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_role_definitions_code")),
     )
     op.create_table(
+        "scripts",
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=48), nullable=False),
+        sa.Column("scenario", sa.String(length=100), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("attachments", sa.JSON(), nullable=True),
+        sa.Column(
+            "approval",
+            sa.Enum(
+                "draft",
+                "pending",
+                "approved",
+                "rejected",
+                "retired",
+                name="scriptapproval",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("owner_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "reviewed_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("reviewed_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("review_note", sa.Text(), nullable=True),
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("variant_label", sa.String(length=32), nullable=True),
+        sa.Column("usage_count", sa.Integer(), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("updated_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_account_id"], ["accounts.id"], name=op.f("fk_scripts_owner_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["scripts.id"], name=op.f("fk_scripts_parent_id_scripts")),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_scripts_reviewed_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scripts")),
+    )
+    with op.batch_alter_table("scripts", schema=None) as batch_op:
+        batch_op.create_index("ix_scripts_category_scenario", ["category", "scenario"], unique=False)
+        batch_op.create_index(batch_op.f("ix_scripts_parent_id"), ["parent_id"], unique=False)
+
+    op.create_table(
         "segments",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
@@ -1310,47 +1492,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sensitive_whitelist")),
         sa.UniqueConstraint("phrase", "category", name=op.f("uq_sensitive_whitelist_phrase_category")),
     )
-    op.create_table(
-        "staff_tasks",
-        sa.Column("kind", sa.String(length=48), nullable=False),
-        sa.Column("title", sa.String(length=200), nullable=False),
-        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("due_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "status",
-            sa.Enum(
-                "open",
-                "done",
-                "cancelled",
-                name="taskstatus",
-                native_enum=False,
-                create_constraint=True,
-                length=32,
-            ),
-            nullable=False,
-        ),
-        sa.Column("done_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("evidence", sa.Text(), nullable=True),
-        sa.Column("origin", sa.String(length=64), nullable=True),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_staff_tasks_customer_id_customers")
-        ),
-        sa.ForeignKeyConstraint(
-            ["group_id"], ["chat_groups.id"], name=op.f("fk_staff_tasks_group_id_chat_groups")
-        ),
-        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_staff_tasks_staff_id_staff")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_tasks")),
-    )
-    with op.batch_alter_table("staff_tasks", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_staff_tasks_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index("ix_staff_tasks_staff_due", ["staff_id", "due_at"], unique=False)
-
     op.create_table(
         "store_visits",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -1556,6 +1697,123 @@ def upgrade() -> None:
         batch_op.create_index("ix_churn_warnings_status", ["status"], unique=False)
 
     op.create_table(
+        "content_pack_items",
+        sa.Column("pack_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("task_kind", sa.String(length=48), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["pack_id"],
+            ["content_packs.id"],
+            name=op.f("fk_content_pack_items_pack_id_content_packs"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["script_id"], ["scripts.id"], name=op.f("fk_content_pack_items_script_id_scripts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_content_pack_items")),
+        sa.UniqueConstraint("pack_id", "position", name=op.f("uq_content_pack_items_pack_id_position")),
+    )
+    op.create_table(
+        "experiment_arms",
+        sa.Column("experiment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("label", sa.String(length=16), nullable=False),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("weight", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_experiment_arms_experiment_id_experiments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["script_id"], ["scripts.id"], name=op.f("fk_experiment_arms_script_id_scripts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_experiment_arms")),
+        sa.UniqueConstraint("experiment_id", "label", name=op.f("uq_experiment_arms_experiment_id_label")),
+    )
+    op.create_table(
+        "journey_enrolments",
+        sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("entry_key", sa.String(length=128), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "active",
+                "completed",
+                "exited",
+                name="enrolmentstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("entered_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("exited_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("exit_reason", sa.String(length=48), nullable=True),
+        sa.Column("steps_done", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_journey_enrolments_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["journey_id"], ["journeys.id"], name=op.f("fk_journey_enrolments_journey_id_journeys")
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_journey_enrolments_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_enrolments")),
+        sa.UniqueConstraint(
+            "journey_id",
+            "customer_id",
+            "entry_key",
+            name=op.f("uq_journey_enrolments_journey_id_customer_id_entry_key"),
+        ),
+    )
+    with op.batch_alter_table("journey_enrolments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_journey_enrolments_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index("ix_journey_enrolments_journey_status", ["journey_id", "status"], unique=False)
+
+    op.create_table(
+        "journey_versions",
+        sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("definition", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_journey_versions_created_by_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["journey_id"],
+            ["journeys.id"],
+            name=op.f("fk_journey_versions_journey_id_journeys"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_versions")),
+        sa.UniqueConstraint("journey_id", "version", name=op.f("uq_journey_versions_journey_id_version")),
+    )
+    op.create_table(
         "kpi_set_items",
         sa.Column("kpi_set_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -1569,6 +1827,59 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("kpi_set_id", "position", name=op.f("pk_kpi_set_items")),
+    )
+    op.create_table(
+        "mass_sends",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("audience_kind", sa.String(length=16), nullable=False),
+        sa.Column("segment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("group_ids", sa.JSON(), nullable=True),
+        sa.Column("customer_ids", sa.JSON(), nullable=True),
+        sa.Column("experiment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "scheduled",
+                "running",
+                "done",
+                "cancelled",
+                name="masssendstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("scheduled_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("audience_count", sa.Integer(), nullable=False),
+        sa.Column("queued_count", sa.Integer(), nullable=False),
+        sa.Column("capped_count", sa.Integer(), nullable=False),
+        sa.Column("opted_out_count", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_mass_sends_created_by_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"], ["experiments.id"], name=op.f("fk_mass_sends_experiment_id_experiments")
+        ),
+        sa.ForeignKeyConstraint(["script_id"], ["scripts.id"], name=op.f("fk_mass_sends_script_id_scripts")),
+        sa.ForeignKeyConstraint(
+            ["segment_id"], ["segments.id"], name=op.f("fk_mass_sends_segment_id_segments")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mass_sends")),
     )
     op.create_table(
         "order_lines",
@@ -1747,6 +2058,52 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "staff_tasks",
+        sa.Column("kind", sa.String(length=48), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("due_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open",
+                "done",
+                "cancelled",
+                name="taskstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("done_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("evidence", sa.Text(), nullable=True),
+        sa.Column("origin", sa.String(length=64), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=160), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_staff_tasks_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["chat_groups.id"], name=op.f("fk_staff_tasks_group_id_chat_groups")
+        ),
+        sa.ForeignKeyConstraint(["script_id"], ["scripts.id"], name=op.f("fk_staff_tasks_script_id_scripts")),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_staff_tasks_staff_id_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_tasks")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_staff_tasks_idempotency_key")),
+    )
+    with op.batch_alter_table("staff_tasks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_staff_tasks_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index("ix_staff_tasks_staff_due", ["staff_id", "due_at"], unique=False)
+
+    op.create_table(
         "assessment_scores",
         sa.Column("assessment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("dimension_code", sa.String(length=48), nullable=False),
@@ -1761,13 +2118,185 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("assessment_id", "dimension_code", name=op.f("pk_assessment_scores")),
     )
+    op.create_table(
+        "experiment_assignments",
+        sa.Column("experiment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("arm_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("assigned_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["arm_id"], ["experiment_arms.id"], name=op.f("fk_experiment_assignments_arm_id_experiment_arms")
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_experiment_assignments_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_experiment_assignments_experiment_id_experiments"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_experiment_assignments")),
+        sa.UniqueConstraint(
+            "experiment_id", "customer_id", name=op.f("uq_experiment_assignments_experiment_id_customer_id")
+        ),
+    )
+    with op.batch_alter_table("experiment_assignments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_experiment_assignments_customer_id"), ["customer_id"], unique=False
+        )
+
+    op.create_table(
+        "journey_step_runs",
+        sa.Column("enrolment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("step_index", sa.Integer(), nullable=False),
+        sa.Column("due_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "done",
+                "skipped",
+                "failed",
+                name="steprunstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("done_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("worker", sa.String(length=64), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_journey_step_runs_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["journey_enrolments.id"],
+            name=op.f("fk_journey_step_runs_enrolment_id_journey_enrolments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["journey_id"], ["journeys.id"], name=op.f("fk_journey_step_runs_journey_id_journeys")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_step_runs")),
+        sa.UniqueConstraint(
+            "enrolment_id", "step_index", name=op.f("uq_journey_step_runs_enrolment_id_step_index")
+        ),
+    )
+    with op.batch_alter_table("journey_step_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_journey_step_runs_journey_id"), ["journey_id"], unique=False)
+        batch_op.create_index("ix_journey_step_runs_status_due", ["status", "due_at"], unique=False)
+
+    op.create_table(
+        "outbound_messages",
+        sa.Column("idempotency_key", sa.String(length=160), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("source_type", sa.String(length=24), nullable=False),
+        sa.Column("source_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("experiment_arm_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("attachments", sa.JSON(), nullable=True),
+        sa.Column("is_marketing", sa.Boolean(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "sent",
+                "confirmed",
+                "failed",
+                "capped",
+                "opted_out",
+                name="sendstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=120), nullable=True),
+        sa.Column("task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("external_id", sa.String(length=128), nullable=True),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("confirmed_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_outbound_messages_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["experiment_arm_id"],
+            ["experiment_arms.id"],
+            name=op.f("fk_outbound_messages_experiment_arm_id_experiment_arms"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["chat_groups.id"], name=op.f("fk_outbound_messages_group_id_chat_groups")
+        ),
+        sa.ForeignKeyConstraint(
+            ["script_id"], ["scripts.id"], name=op.f("fk_outbound_messages_script_id_scripts")
+        ),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_outbound_messages_staff_id_staff")),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["staff_tasks.id"], name=op.f("fk_outbound_messages_task_id_staff_tasks")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbound_messages")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbound_messages_idempotency_key")),
+    )
+    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_outbound_messages_customer_created", ["customer_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_outbound_messages_experiment_arm_id"), ["experiment_arm_id"], unique=False
+        )
+        batch_op.create_index("ix_outbound_messages_source", ["source_type", "source_id"], unique=False)
+        batch_op.create_index("ix_outbound_messages_staff_created", ["staff_id", "created_at"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbound_messages_staff_created")
+        batch_op.drop_index("ix_outbound_messages_source")
+        batch_op.drop_index(batch_op.f("ix_outbound_messages_experiment_arm_id"))
+        batch_op.drop_index("ix_outbound_messages_customer_created")
+
+    op.drop_table("outbound_messages")
+    with op.batch_alter_table("journey_step_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_journey_step_runs_status_due")
+        batch_op.drop_index(batch_op.f("ix_journey_step_runs_journey_id"))
+
+    op.drop_table("journey_step_runs")
+    with op.batch_alter_table("experiment_assignments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_experiment_assignments_customer_id"))
+
+    op.drop_table("experiment_assignments")
     op.drop_table("assessment_scores")
+    with op.batch_alter_table("staff_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_staff_tasks_staff_due")
+        batch_op.drop_index(batch_op.f("ix_staff_tasks_customer_id"))
+
+    op.drop_table("staff_tasks")
     with op.batch_alter_table("sensitive_incidents", schema=None) as batch_op:
         batch_op.drop_index("ix_sensitive_incidents_unit_occurred")
         batch_op.drop_index("ix_sensitive_incidents_status")
@@ -1784,7 +2313,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_order_lines_customer_id"))
 
     op.drop_table("order_lines")
+    op.drop_table("mass_sends")
     op.drop_table("kpi_set_items")
+    op.drop_table("journey_versions")
+    with op.batch_alter_table("journey_enrolments", schema=None) as batch_op:
+        batch_op.drop_index("ix_journey_enrolments_journey_status")
+        batch_op.drop_index(batch_op.f("ix_journey_enrolments_customer_id"))
+
+    op.drop_table("journey_enrolments")
+    op.drop_table("experiment_arms")
+    op.drop_table("content_pack_items")
     with op.batch_alter_table("churn_warnings", schema=None) as batch_op:
         batch_op.drop_index("ix_churn_warnings_status")
         batch_op.drop_index("ix_churn_warnings_owner_day")
@@ -1812,17 +2350,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_store_visits_customer_id"))
 
     op.drop_table("store_visits")
-    with op.batch_alter_table("staff_tasks", schema=None) as batch_op:
-        batch_op.drop_index("ix_staff_tasks_staff_due")
-        batch_op.drop_index(batch_op.f("ix_staff_tasks_customer_id"))
-
-    op.drop_table("staff_tasks")
     op.drop_table("sensitive_whitelist")
     with op.batch_alter_table("sensitive_rules", schema=None) as batch_op:
         batch_op.drop_index("ix_sensitive_rules_category")
 
     op.drop_table("sensitive_rules")
     op.drop_table("segments")
+    with op.batch_alter_table("scripts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_scripts_parent_id"))
+        batch_op.drop_index("ix_scripts_category_scenario")
+
+    op.drop_table("scripts")
     op.drop_table("role_definitions")
     op.drop_table("rfm_snapshots")
     with op.batch_alter_table("referrals", schema=None) as batch_op:
@@ -1850,11 +2388,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_kpi_sets_role_stage_from")
 
     op.drop_table("kpi_sets")
+    op.drop_table("journeys")
     op.drop_table("insight_settings_versions")
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_import_jobs_file_sha256"))
 
     op.drop_table("import_jobs")
+    op.drop_table("experiments")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_staff_occurred")
         batch_op.drop_index("ix_events_kind_occurred")
@@ -1876,6 +2416,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_customer_identities_customer_id"))
 
     op.drop_table("customer_identities")
+    op.drop_table("content_packs")
     with op.batch_alter_table("competency_models", schema=None) as batch_op:
         batch_op.drop_index("ix_competency_models_role_key")
 
@@ -1975,6 +2516,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_insight_runs_as_of")
 
     op.drop_table("insight_runs")
+    op.drop_table("frequency_caps")
     op.drop_table("compliance_category_settings")
     with op.batch_alter_table("chat_recalls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chat_recalls_pre_msgid"))
