@@ -86,6 +86,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from siyu.compliance.views import router as compliance_router
     from siyu.insights.settings_views import router as insight_settings_router
     from siyu.insights.views import router as insights_router
+    from siyu.journeys.caps_views import router as caps_router
+    from siyu.journeys.content_pack_views import router as content_pack_router
+    from siyu.journeys.definition_views import router as journeys_router
+    from siyu.journeys.experiment_views import router as experiments_router
+    from siyu.journeys.inbox_views import router as inbox_router
+    from siyu.journeys.mass_send_views import router as mass_sends_router
+    from siyu.journeys.scripts_views import router as scripts_router
     from siyu.performance.boss_views import router as boss_router
     from siyu.performance.daily_report_views import router as daily_report_router
     from siyu.performance.kpi_views import router as kpi_router
@@ -149,6 +156,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(compliance_rules_router)
     app.include_router(compliance_runs_router)
     app.include_router(notify_router)
+    app.include_router(experiments_router)
+    app.include_router(caps_router)  # before mass_sends_router: /mass-sends/caps is not /mass-sends/{id}
+    app.include_router(mass_sends_router)
+    app.include_router(journeys_router)
+    app.include_router(content_pack_router)
+    app.include_router(scripts_router)
+    app.include_router(inbox_router)
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

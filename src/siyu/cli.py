@@ -73,6 +73,7 @@ def _register_domains() -> None:
     from siyu.demo.cli import demo
     from siyu.imports.cli import import_app
     from siyu.insights.cli import insights_app
+    from siyu.journeys.cli import journeys_app
     from siyu.org.cli import token_app, user_app
     from siyu.performance.cli import metrics_app
     from siyu.performance.kpi_cli import kpi_app, targets_app
@@ -97,6 +98,7 @@ def _register_domains() -> None:
     app.add_typer(insights_app, name="insights")
     app.add_typer(talent_app, name="talent")
     app.add_typer(compliance_app, name="compliance")
+    app.add_typer(journeys_app, name="journeys")
 
 
 _register_domains()

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     compliance_negative_feedback_hours: int = 24
     # Brand-local HH:MM of the daily behaviour detectors (previous day) and the chat purge; empty = off.
     compliance_daily_time: str = "05:00"
+    # Content pack: brand-local HH:MM the worker publishes the day's pack (empty = off), and when its tasks fall due.
+    content_pack_publish_time: str = "08:00"
+    content_pack_due_time: str = "21:00"
 
     @field_validator("time_zone")
     @classmethod

@@ -45,6 +45,9 @@ NOT_DETERMINISTIC_COLUMNS = {
     "sensitive_incidents": {"created_at", "reviewed_at"},
     "notifications": {"created_at"},
     "detection_runs": {"created_at"},
+    # Journeys copied from the templates through the definition service, stamped when copied.
+    "journeys": {"created_at"},
+    "journey_versions": {"created_at"},
 }
 
 

@@ -367,3 +367,10 @@ def test_console_in_chromium(demo: tuple[str, Path]) -> None:
 
     # The talent pages: role map, a role, the advisor, gaps, cycles, calibration and a history.
     _check_talent(seen["talent"], db)
+
+
+def test_scripts_and_inbox_in_chromium(demo: tuple[str, Path]) -> None:
+    """Script search and detail as the lead; the guide copies a task's text and marks a task done (journeys.mjs)."""
+    from tests.e2e.journeys_check import run_and_check
+
+    run_and_check(*demo)

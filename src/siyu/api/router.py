@@ -10,6 +10,13 @@ from siyu.compliance.ingest_api import router as compliance_ingest_router
 from siyu.customers.api import router as customers_router
 from siyu.imports.api import router as imports_router
 from siyu.insights.api import router as insights_router
+from siyu.journeys.caps_api import router as caps_router
+from siyu.journeys.content_pack_api import router as content_packs_router
+from siyu.journeys.definition_api import router as journeys_router
+from siyu.journeys.experiment_api import router as experiments_router
+from siyu.journeys.inbox_api import router as tasks_router
+from siyu.journeys.mass_send_api import router as mass_sends_router
+from siyu.journeys.scripts_api import router as scripts_router
 from siyu.org.api import router as org_router
 from siyu.performance.api import router as metrics_router
 from siyu.performance.kpi_api import router as kpi_router
@@ -38,3 +45,10 @@ api_router.include_router(talent_cycle_router)
 api_router.include_router(talent_advisor_router)
 api_router.include_router(compliance_ingest_router)
 api_router.include_router(compliance_review_router)
+api_router.include_router(experiments_router)
+api_router.include_router(caps_router)  # before mass_sends_router: /mass-sends/caps is not /mass-sends/{id}
+api_router.include_router(mass_sends_router)
+api_router.include_router(journeys_router)
+api_router.include_router(scripts_router)
+api_router.include_router(content_packs_router)
+api_router.include_router(tasks_router)

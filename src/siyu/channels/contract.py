@@ -14,7 +14,11 @@ from siyu.errors import Invalid
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One touch already written to outbound_messages (status queued), for the adapter to carry out."""
+    """One admitted touch for the adapter to carry out.
+
+    Its outbound_messages id is reserved but the row is written only after the adapter returns, with the
+    adapter's result (one INSERT instead of INSERT + UPDATE), so an adapter must not read its own batch's rows.
+    """
 
     outbound_id: int
     idempotency_key: str

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from siyu.compliance.contract import Finding, MessageIn, Normalised
-from siyu.compliance.normalise import normalise_many
+from siyu.compliance.normalise import BatchViews, normalise_many
 from siyu.models.compliance import ComplianceCategory, Severity
 
 
@@ -231,22 +231,36 @@ class ClassifierDetector:
             return []
         missing = [m.text or "" for m, n in picked if n is None]
         fresh = iter(normalise_texts(missing)) if missing else iter(())
-        judged = [(m, n.text if n is not None else next(fresh)) for m, n in picked]
-        probs = self.classifier.probabilities_normalised([text for _, text in judged])
+        return self._findings(
+            [m for m, _ in picked], [n.text if n is not None else next(fresh) for _, n in picked]
+        )
+
+    def detect_views(self, messages: Sequence[MessageIn], views: BatchViews) -> list[Finding]:
+        """detect() reading the keyword views the engine built once for the batch."""
+        keyword = views.keyword_texts()
+        index = [i for i, m in enumerate(messages) if m.from_staff and m.text and m.text.strip()]
+        if len(index) == len(messages):  # every message judged: score the batch's views as they are
+            return self._findings(messages, keyword)
+        return self._findings([messages[i] for i in index], [keyword[i] for i in index])
+
+    def _findings(self, judged: Sequence[MessageIn], texts: Sequence[str]) -> list[Finding]:
+        if not judged:
+            return []
+        probs = self.classifier.probabilities_normalised(texts)
         findings: list[Finding] = []
-        for (message, text), prob in zip(judged, probs.tolist(), strict=True):
-            if prob >= self.threshold:
-                findings.append(
-                    Finding(
-                        msgid=message.msgid,
-                        category=ComplianceCategory.abuse,
-                        detector=DETECTOR,
-                        severity=self.severity,
-                        start=0,
-                        end=len(message.text or ""),
-                        matched=text[:100],
-                        rule_key=DETECTOR,
-                        score=round(prob, 4),
-                    )
+        for i in np.flatnonzero(probs >= self.threshold).tolist():
+            message, text, prob = judged[i], texts[i], float(probs[i])
+            findings.append(
+                Finding(
+                    msgid=message.msgid,
+                    category=ComplianceCategory.abuse,
+                    detector=DETECTOR,
+                    severity=self.severity,
+                    start=0,
+                    end=len(message.text or ""),
+                    matched=text[:100],
+                    rule_key=DETECTOR,
+                    score=round(prob, 4),
                 )
+            )
         return findings

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from siyu.compliance import rules_repository as repo
 from siyu.compliance.contract import Detector, Finding, MessageIn, Normalised
 from siyu.compliance.keywords import GlobalWhitelist, KeywordMatcher, KeywordRuleSpec
-from siyu.compliance.normalise import normalise_many
+from siyu.compliance.normalise import BatchViews, normalise_many
 from siyu.models.compliance import ComplianceCategory, SensitiveRule, Severity, WhitelistPhrase
 
 
@@ -38,7 +38,7 @@ class ComplianceEngine:
     default); the classifier is built with the abuse category's default; pattern detectors grade
     their own findings (a phone from staff is high, from a customer low). A detector whose class sets
     `defers_severity = True` has every finding's severity replaced by its category's default. The
-    batch is normalised once and handed to detectors that accept it (detect_normalised).
+    batch's views are built once (BatchViews) and handed to detectors that accept them (detect_views).
     """
 
     def __init__(
@@ -77,11 +77,20 @@ class ComplianceEngine:
         """Findings of every enabled category for the batch, in message order then offset."""
         if not messages:
             return []
-        norms = self.normalise_batch(messages)
+        views = BatchViews([m.text or "" for m in messages])
+        norms: list[Normalised | None] | None = None
         out: list[Finding] = []
         for detector in self.detectors:
+            fast = getattr(detector, "detect_views", None)
             shared = getattr(detector, "detect_normalised", None)
-            found = shared(messages, norms) if shared is not None else detector.detect(messages)
+            if fast is not None:
+                found = fast(messages, views)
+            elif shared is not None:  # a detector that wants Normalised objects (slower: one per message)
+                if norms is None:
+                    norms = [views.keyword_view(i) if m.text else None for i, m in enumerate(messages)]
+                found = shared(messages, norms)
+            else:
+                found = detector.detect(messages)
             defers = getattr(detector, "defers_severity", False)
             for f in found:
                 setting = self.categories[f.category]

@@ -13,6 +13,7 @@ from sqlalchemy import Table, and_, or_, select, true, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from siyu.compliance.contract import Detector, Finding, MessageIn
+from siyu.db.bulk import insert_if_absent
 from siyu.db.types import utcnow
 from siyu.models import Account, ChatMessage, Customer, MessageDirection, OrgUnit, Staff
 from siyu.models.compliance import Notification, SensitiveIncident, Severity
@@ -69,20 +70,7 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id on both dialects; returns the ids really inserted."""
-    if not rows:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).on_conflict_do_nothing()
-    ids: list[Any] = []
-    for chunk in _chunks(list(rows), 200):
-        ids += session.execute(stmt.returning(table.c.id), list(chunk)).scalars().all()
-    return ids
+    return [row[0] for row in insert_if_absent(session, table, rows, ("id",))]
 
 
 def load_messages(session: Session, ids: Sequence[int]) -> tuple[list[MessageIn], dict[str, StoredMessage]]:

@@ -8,14 +8,18 @@ contain), so the per-call cost is paid once per batch, not per message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ahocorasick_rs
 import numpy as np
+import numpy.typing as npt
 
 from siyu.compliance.contract import Finding, MessageIn, Normalised
-from siyu.compliance.normalise import collapse_repeats, normalise_many
+from siyu.compliance.normalise import BatchViews, collapse_repeats, normalise_many
+from siyu.compliance.normalise_data import TABLE_LIMIT
 from siyu.models.compliance import ComplianceCategory, Severity
 
 DETECTOR = "keyword"
@@ -122,28 +126,90 @@ class _Automaton:
         self.phrases = list(index)
         # Phrases that are some rule's term: a message whose matches are all whitelist/AND/NOT phrases fires nothing.
         self.is_term = [any(r[1] == _TERM for r in roles) for roles in self.roles]
-        self.automaton = (
-            ahocorasick_rs.AhoCorasick(self.phrases, matchkind=ahocorasick_rs.MatchKind.Standard)
-            if self.phrases
-            else None
-        )
+        self.term_mask = np.array(self.is_term, dtype=bool)
+        self.codes = _two_byte_table(self.phrases)
+        self.automaton: ahocorasick_rs.AhoCorasick | ahocorasick_rs.BytesAhoCorasick | None = None
+        if self.phrases and self.codes is not None:
+            codes = self.codes
+            self.automaton = ahocorasick_rs.BytesAhoCorasick(
+                _encode_many(codes, self.phrases), matchkind=ahocorasick_rs.MatchKind.Standard
+            )
+        elif self.phrases:
+            self.automaton = ahocorasick_rs.AhoCorasick(
+                self.phrases, matchkind=ahocorasick_rs.MatchKind.Standard
+            )
 
-    def hits(self, texts: Sequence[str]) -> dict[int, list[tuple[int, int, int]]]:
-        """Per text index: the (phrase id, start, end) of every (overlapping) match, in character offsets."""
+    def hits(self, texts: Sequence[str], *, with_term: bool = False) -> dict[int, list[tuple[int, int, int]]]:
+        """Per text index: the (phrase id, start, end) of every (overlapping) match, in character offsets.
+
+        with_term: only the texts where some match is a rule's term (the others cannot fire a rule).
+        """
         if self.automaton is None or not texts:
             return {}
-        found = self.automaton.find_matches_as_indexes(SEPARATOR.join(texts), overlapping=True)
+        joined = SEPARATOR.join(texts)
+        if self.codes is not None:
+            found = self.automaton.find_matches_as_indexes(_encode(self.codes, joined), overlapping=True)  # type: ignore[arg-type]
+        else:
+            found = self.automaton.find_matches_as_indexes(joined, overlapping=True)  # type: ignore[arg-type]
         if not found:
             return {}
         # starts[i] is the offset of text i in the joined batch (each text is followed by one NUL).
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         starts = np.concatenate(([0], np.cumsum(lengths + 1)))
-        where = np.searchsorted(starts, [f[1] for f in found], side="right") - 1
-        offsets = starts[where]
+        matches = np.array(found, dtype=np.int64).reshape(-1, 3)
+        if self.codes is not None:
+            matches[:, 1:] //= 2  # two bytes per character
+        where = np.searchsorted(starts, matches[:, 1], side="right") - 1
+        if with_term:
+            keep = np.isin(where, where[self.term_mask[matches[:, 0]]])
+            matches, where = matches[keep], where[keep]
+        matches[:, 1:] -= starts[where][:, None]
         out: dict[int, list[tuple[int, int, int]]] = {}
-        for (pid, start, end), i, base in zip(found, where.tolist(), offsets.tolist(), strict=True):
-            out.setdefault(i, []).append((pid, start - base, end - base))
+        for i, (pid, start, end) in zip(where.tolist(), matches.tolist(), strict=True):
+            out.setdefault(i, []).append((pid, start, end))
         return out
+
+
+def repeat_indexes(texts: Sequence[str]) -> list[int]:
+    """The indexes of the texts holding a run of one repeated character (those collapsing changes)."""
+    if not texts:
+        return []
+    codes = np.frombuffer(SEPARATOR.join(texts).encode("utf-32-le"), dtype=np.uint32)
+    at = np.flatnonzero((codes[:-1] == codes[1:]) & (codes[:-1] != 0))
+    if not len(at):
+        return []
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.cumsum(lengths + 1) - lengths - 1
+    return np.unique(np.searchsorted(starts, at, side="right") - 1).tolist()
+
+
+def _two_byte_table(phrases: Sequence[str]) -> npt.NDArray[np.uint16] | None:
+    """A code-point table giving each character of the phrases its own two-byte code (None: too many).
+
+    The automaton then reads two bytes per character instead of UTF-8's three for Han, and a match's byte
+    offsets halve into character offsets. First bytes are 0x80-0xFF and second bytes 0x00-0x7F, so a
+    phrase can never match across a character boundary; every character in no phrase (and the separator)
+    shares code 0, which no phrase holds.
+    """
+    chars = sorted({ch for p in phrases for ch in p})
+    if len(chars) >= 1 << 14 or any(ord(ch) >= TABLE_LIMIT for ch in chars):
+        return None
+    table = np.full(TABLE_LIMIT + 1, 0x8000, dtype=">u2")
+    for k, ch in enumerate(chars, start=1):
+        table[ord(ch)] = ((0x80 | (k >> 7)) << 8) | (k & 0x7F)
+    return table
+
+
+def _encode_many(table: npt.NDArray[np.uint16], texts: Sequence[str]) -> list[bytes]:
+    """Each text in the two-byte code, from one encoding of them all."""
+    joined = _encode(table, SEPARATOR.join(texts))
+    ends = itertools.accumulate(2 * len(t) + 2 for t in texts)
+    return [joined[end - 2 * len(t) - 2 : end - 2] for t, end in zip(texts, ends, strict=True)]
+
+
+def _encode(table: npt.NDArray[np.uint16], text: str) -> bytes:
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return table[np.minimum(codes, TABLE_LIMIT)].tobytes()
 
 
 def _inside(start: int, end: int, spans: Sequence[tuple[int, int]]) -> bool:
@@ -180,8 +246,7 @@ class KeywordMatcher:
 
     def detect(self, messages: Sequence[MessageIn]) -> list[Finding]:
         """Findings for the batch, in message order."""
-        judged = [m for m in messages if self.judged(m)]
-        return self.detect_normalised(judged, normalise_many([m.text or "" for m in judged]))
+        return self.detect_views(messages, BatchViews([m.text or "" for m in messages]))
 
     def detect_normalised(
         self, messages: Sequence[MessageIn], normalised: Sequence[Normalised | None]
@@ -193,33 +258,66 @@ class KeywordMatcher:
             for m, n in zip(messages, normalised, strict=True)
             if n is not None and m.text and (anyone or m.from_staff)
         ]
+        return self._detect(
+            [m for m, _ in picked],
+            [n.text for _, n in picked],
+            lambda i: picked[i][1],
+            lambda i, start, end: picked[i][1].original_span(start, end),
+        )
+
+    def detect_views(self, messages: Sequence[MessageIn], views: BatchViews) -> list[Finding]:
+        """Findings for the batch from the engine's shared views (views.texts are the messages' texts)."""
+        anyone = not self.staff_only
+        index = [i for i, m in enumerate(messages) if m.text and (anyone or m.from_staff)]
+        if not index:
+            return []
+        keyword = views.keyword_texts()
+        if len(index) == len(messages):  # every message judged (a staff-only batch): no copies
+            return self._detect(messages, keyword, views.keyword_view, views.original_span)
+        return self._detect(
+            [messages[i] for i in index],
+            [keyword[i] for i in index],
+            lambda j: views.keyword_view(index[j]),
+            lambda j, start, end: views.original_span(index[j], start, end),
+        )
+
+    def _detect(
+        self,
+        picked: Sequence[MessageIn],
+        texts: Sequence[str],
+        view: Callable[[int], Normalised],
+        span: Callable[[int, int, int], tuple[int, int]],
+    ) -> list[Finding]:
+        """Findings for the judged messages, given their keyword-view texts.
+
+        view(i) (text i's Normalised) and span(i, start, end) (original_span of its keyword view) are only
+        asked on a hit.
+        """
         if not picked:
             return []
-        texts = [n.text for _, n in picked]
         per_message: dict[int, dict[int, Finding]] = {}
         is_term = self.plain.is_term
-        for i, hits in self.plain.hits(texts).items():
+        for i, hits in self.plain.hits(texts, with_term=True).items():
             if any(is_term[h[0]] for h in hits):
-                per_message[i] = dict(self._evaluate(self.plain, picked[i][0], picked[i][1], hits))
+                per_message[i] = dict(self._evaluate(self.plain, picked[i], functools.partial(span, i), hits))
         if self.collapsed is not None:
-            # One vectorised pass over the whole batch; origin maps only for messages that matched.
-            collapsed = collapse_joined(SEPARATOR.join(texts)).split(SEPARATOR)
             # A text without repeats reads the same in both views; it needs the collapsed automaton
             # only when collapsing changed some rule phrase (then that phrase may match it there only).
-            subset = (
-                range(len(texts))
-                if self.collapse_changes_phrases
-                else [i for i, (c, t) in enumerate(zip(collapsed, texts, strict=True)) if len(c) != len(t)]
-            )
-            for j, hits in self.collapsed.hits([collapsed[i] for i in subset]).items():
+            subset = range(len(texts)) if self.collapse_changes_phrases else repeat_indexes(texts)
+            # One vectorised pass over those texts; origin maps only for messages that matched.
+            collapsed = collapse_joined(SEPARATOR.join([texts[i] for i in subset])).split(SEPARATOR)
+            for j, hits in self.collapsed.hits(collapsed, with_term=True).items():
                 i = subset[j]
                 if not any(self.collapsed.is_term[h[0]] for h in hits):
                     continue
-                view = collapse_repeats(picked[i][1])
-                if view.text != collapsed[i]:  # pragma: no cover - normalise's collapse changed its rule
+                norm = view(i)
+                collapsed_view = collapse_repeats(norm)
+                if collapsed_view.text != collapsed[j]:  # pragma: no cover - normalise's collapse changed
                     continue
                 fired = per_message.setdefault(i, {})
-                for ri, finding in self._evaluate(self.collapsed, picked[i][0], view, hits):
+                for ri, finding in self._evaluate(
+                    self.collapsed, picked[i], collapsed_view.original_span, hits
+                ):
                     fired.setdefault(ri, finding)  # the plain view wins over the collapsed one
         findings: list[Finding] = []
         for i in sorted(per_message):
@@ -227,7 +325,11 @@ class KeywordMatcher:
         return findings
 
     def _evaluate(
-        self, automaton: _Automaton, message: MessageIn, norm: Normalised, hits: list[tuple[int, int, int]]
+        self,
+        automaton: _Automaton,
+        message: MessageIn,
+        span: Callable[[int, int], tuple[int, int]],
+        hits: list[tuple[int, int, int]],
     ) -> list[tuple[int, Finding]]:
         term_hits: dict[int, list[tuple[int, int, int]]] = {}
         present: set[int] = set()
@@ -254,7 +356,7 @@ class KeywordMatcher:
             for start, end, pid in sorted(spans):
                 if excuses and _inside(start, end, excuses):
                     continue
-                ostart, oend = norm.original_span(start, end)
+                ostart, oend = span(start, end)
                 out.append(
                     (
                         ri,

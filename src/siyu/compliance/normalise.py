@@ -21,9 +21,10 @@ cost a dictionary walk per message, and the keyword lists can hold both forms wh
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -41,6 +42,8 @@ from siyu.compliance.normalise_data import (
 
 __all__ = [
     "SEP",
+    "BatchViews",
+    "CharFilter",
     "LazyOrigin",
     "collapse_repeats",
     "digits_batch",
@@ -102,6 +105,39 @@ class LazyOrigin(Sequence[int]):
 
     def __repr__(self) -> str:
         return f"LazyOrigin({self._get()!r})"
+
+
+class _KeptOrigin(LazyOrigin):
+    """Origin offsets read straight from a batch's kept positions: origin[i] = kept[at + i] - base.
+
+    A finding reads two entries (original_span), so single entries never build the whole list.
+    """
+
+    __slots__ = ("_at", "_base", "_kept", "_length", "_total")
+
+    def __init__(self, kept: npt.NDArray[np.intp], at: int, length: int, base: int, total: int) -> None:
+        super().__init__(self._all, None)
+        self._kept, self._at, self._length, self._base, self._total = kept, at, length, base, total
+
+    def _all(self, _: object) -> list[int]:
+        origin: list[int] = (self._kept[self._at : self._at + self._length] - self._base).tolist()
+        origin.append(self._total)
+        return origin
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, int) and -self._length - 1 <= index <= self._length:
+            index %= self._length + 1
+            return self._total if index == self._length else int(self._kept[self._at + index]) - self._base
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return self._length + 1
 
 
 def _is_han(cp: int) -> bool:
@@ -229,18 +265,29 @@ _VARIANT_RE, _CANON = _variant_regex()
 _REPEAT_RE = re.compile(r"(.)\1+", re.S)
 
 
+@functools.cache
+def _variant_filter() -> CharFilter:
+    """Texts that can hold a variant form: those holding its characters (in the keyword table's mapping)."""
+    forms = [form for forms in VARIANTS.values() for form in forms]
+    return CharFilter({"variants": [tuple(frozenset(ch) for ch in sorted(set(form))[:3]) for form in forms]})
+
+
 def _variant_repl(match: re.Match[str]) -> str:
     return _CANON[match.group().replace("\x00", "")]
 
 
-def _mapped_codes(texts: Sequence[str], table: _Table) -> _Table:
-    """The code points of the texts joined by _SEP, each replaced through the table (length-preserving)."""
+def _joined_codes(texts: Sequence[str]) -> _Table:
+    """The code points of the texts joined by _SEP (a separator inside a text is blanked to a space)."""
     big = _SEP.join(texts)
     if big.count(_SEP) != len(texts) - 1:
         # a text holds the separator itself: blank it (it is a control character)
         big = _SEP.join(t.replace(_SEP, " ") for t in texts)
-    codes = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    mapped: _Table = table[np.minimum(codes, TABLE_LIMIT)]
+    return np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _mapped_codes(texts: Sequence[str], table: _Table) -> _Table:
+    """The code points of the texts joined by _SEP, each replaced through the table (length-preserving)."""
+    mapped: _Table = table[np.minimum(_joined_codes(texts), TABLE_LIMIT)]
     return mapped
 
 
@@ -287,6 +334,163 @@ def normalise_many(texts: Sequence[str]) -> list[Normalised]:
         Normalised(part, LazyOrigin(_keyword_origin, text))
         for part, text in zip(big.split(_SEP), texts, strict=True)
     ]
+
+
+class CharFilter:
+    """Which texts of a batch can hold a match: each alternative is a tuple of character sets that a
+    match must each touch (a necessary condition, never a sufficient one).
+
+    One table lookup over the batch's (mapped) code points gives each text a bit per character set; a
+    text passes a group when it has every bit of one of the group's alternatives. Up to 64 sets in all;
+    a group that does not fit (or is given None) passes every text.
+    """
+
+    def __init__(self, groups: Mapping[str, Sequence[tuple[frozenset[str], ...]] | None]) -> None:
+        bit_of: dict[frozenset[str], int] = {}
+        self.masks: dict[str, npt.NDArray[np.uint64] | None] = {}
+        for name, alternatives in groups.items():
+            masks: list[int] | None = None if alternatives is None else []
+            for sets in alternatives or ():
+                for chars in sets:
+                    if chars not in bit_of and len(bit_of) < 64:
+                        bit_of[chars] = len(bit_of)
+                if masks is None or not sets or any(chars not in bit_of for chars in sets):
+                    masks = None  # out of bits, or an alternative without a requirement
+                    break
+                masks.append(sum(1 << bit_of[chars] for chars in sets))
+            self.masks[name] = None if masks is None else np.array(masks, dtype=np.uint64)
+        self.table = np.zeros(TABLE_LIMIT + 1, dtype=np.uint64)
+        for chars, bit in bit_of.items():
+            for ch in chars:
+                if ord(ch) <= TABLE_LIMIT:
+                    self.table[ord(ch)] |= np.uint64(1 << bit)
+
+    def candidates(self, codes: _Table, starts: Sequence[int]) -> dict[str, list[int] | None]:
+        """Per group, the indexes of the texts that may match (None: every text).
+
+        codes: the batch's code points (texts joined by SEP); starts: each text's start, plus one more.
+        """
+        per_char = np.append(self.table[codes], np.uint64(0))  # room for an empty last text
+        bits = np.bitwise_or.reduceat(per_char, np.asarray(starts[:-1], dtype=np.intp))[:, None]
+        out: dict[str, list[int] | None] = {}
+        for name, masks in self.masks.items():
+            out[name] = (
+                None if masks is None else np.flatnonzero(((bits & masks) == masks).any(axis=1)).tolist()
+            )
+        return out
+
+
+class BatchViews:
+    """Every view of one batch from one UTF-32 encoding of its joined texts, each built on first use.
+
+    The keyword view comes as plain strings (keyword_texts); a Normalised with origin offsets is made only
+    for a message a finding needs it for (keyword_view), its origin taken from the batch's kept positions.
+    """
+
+    __slots__ = (
+        "_codes",
+        "_digits",
+        "_folded",
+        "_folded_codes",
+        "_kept",
+        "_kept_at",
+        "_keyword",
+        "_variant",
+        "ostarts",
+        "texts",
+    )
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        # ostarts[i]: where text i starts in SEP.join(texts); ostarts[-1] is the joined length + 1
+        self.ostarts = [0, *itertools.accumulate(len(t) + 1 for t in texts)]
+        self._codes: _Table | None = None
+        self._keyword: list[str] | None = None
+        self._kept: npt.NDArray[np.intp] | None = None
+        self._kept_at: list[int] | None = None
+        self._variant: set[int] = set()
+        self._folded: str | None = None
+        self._folded_codes: _Table | None = None
+        self._digits: tuple[str, _Table, npt.NDArray[np.intp]] | None = None
+
+    def codes(self) -> _Table:
+        """The code points of SEP.join(texts), clipped to TABLE_LIMIT (an index into every table)."""
+        if self._codes is None:
+            codes = _joined_codes(self.texts) if self.texts else np.zeros(0, dtype=np.uint32)
+            self._codes = np.minimum(codes, TABLE_LIMIT)
+        return self._codes
+
+    def keyword_texts(self) -> list[str]:
+        """The keyword view of every text (normalise(text).text), from one pass over the batch."""
+        if self._keyword is None:
+            if not self.texts:
+                self._keyword = []
+                return self._keyword
+            mapped = _tables()[0][self.codes()]
+            self._kept = np.flatnonzero(mapped)
+            big = mapped.tobytes().decode("utf-32-le")
+            # Only texts holding every character of some variant form go through the variant regex.
+            maybe = _variant_filter().candidates(mapped, self.ostarts)["variants"]
+            pieces: list[str] = []
+            done = 0
+            for i in range(len(self.texts)) if maybe is None else maybe:
+                start, end = self.ostarts[i], self.ostarts[i + 1] - 1
+                part = big[start:end]
+                replaced = _VARIANT_RE.sub(_variant_repl, part)
+                if replaced != part:
+                    # a text with a variant replaced: its origin is computed the slow way
+                    self._variant.add(i)
+                    pieces += (big[done:start], replaced)
+                    done = end
+            pieces.append(big[done:])
+            self._keyword = "".join(pieces).replace("\x00", "").split(_SEP)
+        return self._keyword
+
+    def keyword_view(self, index: int) -> Normalised:
+        """Message index's keyword view with its origin offsets (computed when first read)."""
+        text = self.keyword_texts()[index]
+        if index in self._variant:
+            return Normalised(text, LazyOrigin(_keyword_origin, self.texts[index]))
+        kept, kept_at = self._kept_positions()
+        origin = _KeptOrigin(kept, kept_at[index], len(text), self.ostarts[index], len(self.texts[index]))
+        return Normalised(text, origin)
+
+    def original_span(self, index: int, start: int, end: int) -> tuple[int, int]:
+        """keyword_view(index).original_span(start, end), without building the view."""
+        if index in self._variant:
+            return self.keyword_view(index).original_span(start, end)
+        kept, kept_at = self._kept_positions()
+        at, base = kept_at[index], self.ostarts[index]
+        return int(kept[at + start]) - base, int(kept[at + end - 1]) + 1 - base
+
+    def _kept_positions(self) -> tuple[npt.NDArray[np.intp], list[int]]:
+        """The keyword view's kept original positions, and where each text's first one sits among them."""
+        self.keyword_texts()
+        assert self._kept is not None
+        if self._kept_at is None:
+            self._kept_at = np.searchsorted(self._kept, self.ostarts[:-1]).tolist()
+        return self._kept, self._kept_at
+
+    def folded_codes(self) -> _Table:
+        """The folded view's code points (length-preserving; SEP between texts)."""
+        if self._folded_codes is None:
+            self._folded_codes = _tables()[2][self.codes()]
+        return self._folded_codes
+
+    def folded(self) -> str:
+        """fold_joined(texts): the folded views joined by SEP."""
+        if self._folded is None:
+            self._folded = self.folded_codes().tobytes().decode("utf-32-le")
+        return self._folded
+
+    def digits(self) -> tuple[str, _Table, npt.NDArray[np.intp]]:
+        """digits_batch(texts): the digits views joined, their code points, and their original offsets."""
+        if self._digits is None:
+            mapped = _tables()[1][self.codes()]
+            kept = np.flatnonzero(mapped)
+            compact = mapped[kept]
+            self._digits = compact.tobytes().decode("utf-32-le"), compact, kept
+        return self._digits
 
 
 def normalise(text: str) -> Normalised:

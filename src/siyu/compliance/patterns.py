@@ -15,9 +15,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from re import _constants as _sc  # type: ignore[attr-defined]
+from re import _parser as _sp  # type: ignore[attr-defined]
+from typing import Any
 
 from siyu.compliance.contract import Finding, MessageIn
-from siyu.compliance.normalise import fold_joined
+from siyu.compliance.normalise import SEP, BatchViews, CharFilter
 from siyu.compliance.normalise_data import VARIANTS
 from siyu.compliance.patterns_numbers import Hit, NumberOptions, luhn_ok, scan_numbers
 from siyu.models.compliance import ComplianceCategory, Severity
@@ -181,25 +184,110 @@ def _tld_regex(domains: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"\.(?:" + "|".join(re.escape(t) for t in tlds) + r")(?![a-z0-9-])")
 
 
+# --- prefilter: which messages can hold a match at all --------------------------------------------------
+# Derived from each regex's parse tree, so it follows any edit of the regexes: every match must contain a
+# character of each of (up to) two mandatory character sets of one of its top-level alternatives. One table
+# lookup over the batch's folded code points gives each message a bit per set; messages failing every
+# alternative skip the regex (most clean chat). The condition is necessary, never sufficient: the regex
+# still decides, on the surviving messages only.
+
+_Pair = tuple[frozenset[str], ...]
+_NEEDS = 3  # sets per alternative: more sets, fewer false candidates (64 sets in all fit the bit table)
+_REPEATS = (_sc.MAX_REPEAT, _sc.MIN_REPEAT, getattr(_sc, "POSSESSIVE_REPEAT", _sc.MAX_REPEAT))
+
+
+def _item_chars(op: object, av: Any) -> frozenset[str] | None:
+    """The characters one of which any match of this parsed item contains (None: no such small set)."""
+    if op is _sc.LITERAL:
+        return frozenset(chr(av))
+    if op is _sc.IN:
+        chars: set[str] = set()
+        for kind, arg in av:
+            if kind is _sc.LITERAL:
+                chars.add(chr(arg))
+            elif kind is _sc.RANGE and arg[1] - arg[0] < 64:
+                chars.update(map(chr, range(arg[0], arg[1] + 1)))
+            else:  # negated sets, categories, wide ranges
+                return None
+        return frozenset(chars)
+    if op in _REPEATS:
+        return _smallest(av[2]) if av[0] >= 1 else None
+    if op is _sc.SUBPATTERN:
+        return _smallest(av[-1])
+    if op is _sc.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            found = _smallest(branch)
+            if found is None:
+                return None
+            union |= found
+        return frozenset(union)
+    return None  # lookarounds, anchors, any character …
+
+
+def _needs(seq: Any) -> list[frozenset[str]]:
+    """The (up to) _NEEDS smallest character sets that a match of the parsed sequence must each touch."""
+    sets = [c for c in (_item_chars(op, av) for op, av in seq) if c is not None]
+    return sorted(sets, key=len)[:_NEEDS]
+
+
+def _smallest(seq: Any) -> frozenset[str] | None:
+    needs = _needs(seq)
+    return needs[0] if needs else None
+
+
+def _requirement(pattern: re.Pattern[str]) -> list[_Pair] | None:
+    """Per top-level alternative, the sets a match must touch (None when some alternative has none)."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        tree = list(_sp.parse(pattern.pattern, pattern.flags))
+    except Exception:  # a private parser: no prefilter rather than a wrong one
+        return None
+    branches = tree[0][1][1] if len(tree) == 1 and tree[0][0] is _sc.BRANCH else [tree]
+    pairs = [tuple(_needs(b)) for b in branches]
+    return None if any(not p for p in pairs) else pairs
+
+
+def _prefilter(groups: Mapping[str, Sequence[re.Pattern[str]]]) -> CharFilter:
+    """A CharFilter of each group's regexes (a group without a requirement runs on every message)."""
+    wanted: dict[str, list[tuple[frozenset[str], ...]] | None] = {}
+    for name, patterns in groups.items():
+        alternatives: list[tuple[frozenset[str], ...]] | None = []
+        for pattern in patterns:
+            pairs = _requirement(pattern)
+            alternatives = None if pairs is None or alternatives is None else alternatives + pairs
+        wanted[name] = alternatives
+    return CharFilter(wanted)
+
+
 @dataclass(slots=True)
 class _Folded:
-    """The folded views of a batch joined by SEP, and where each message starts in it."""
+    """The folded views of (some of) a batch's messages joined by SEP, and where each starts in it."""
 
     text: str
     starts: list[int]
+    index: Sequence[int] | None = None  # the batch index of each part (None: part i is message i)
 
     def locate(self, pos: int) -> tuple[int, int]:
-        index = bisect.bisect_right(self.starts, pos) - 1
-        return index, pos - self.starts[index]
+        """(batch message index, offset in that message) of a position in text."""
+        part = bisect.bisect_right(self.starts, pos) - 1
+        return (part if self.index is None else self.index[part]), pos - self.starts[part]
 
-    def part(self, index: int) -> str:
-        return self.text[self.starts[index] : self.starts[index + 1] - 1]
+    def part_end(self, pos: int) -> int:
+        """Where the part holding pos ends in text."""
+        return self.starts[bisect.bisect_right(self.starts, pos)] - 1
+
+    @classmethod
+    def of(cls, texts: Sequence[str], index: Sequence[int] | None = None) -> _Folded:
+        """The folded parts joined, with their starts."""
+        return cls(SEP.join(texts), [0, *itertools.accumulate(len(t) + 1 for t in texts)], index)
 
 
 class PatternDetector:
     """Contact, payment and link findings for a batch of messages (implements the Detector protocol)."""
 
-    def __init__(self, settings: PatternSettings | None = None) -> None:
+    def __init__(self, settings: PatternSettings | None = None, *, prefilter: bool = True) -> None:
         self.settings = s = settings or PatternSettings()
         self._allowed_domains = tuple(d.lower().strip(".") for d in s.allowed_domains)
         self._shop = tuple(d.lower() for d in s.shop_domains)
@@ -214,27 +302,57 @@ class PatternDetector:
             cue_window=s.cue_window,
             split_gap=timedelta(seconds=s.split_gap_seconds),
         )
+        self.prefilter = prefilter
+        self._prefilter = _prefilter(
+            {
+                "wechat_id": [_ID_RE],
+                "add_contact": [_ADD_CONTACT_RE],
+                "alipay": [_ALIPAY_CUE_RE],
+                "links": [self._tld_re, _URL_RE],
+                "payment_msg": [_PAY_PHRASE_RE],
+            }
+        )
 
     def detect(self, messages: Sequence[MessageIn]) -> list[Finding]:
         """Findings for the batch, in message order."""
+        return self.detect_views(messages, BatchViews([m.text or "" for m in messages]))
+
+    def detect_views(self, messages: Sequence[MessageIn], views: BatchViews) -> list[Finding]:
+        """Findings for the batch from the engine's shared views (views.texts are the messages' texts)."""
         if not messages:
             return []
         on = self.settings.enabled
-        texts = [m.text or "" for m in messages]
+        texts = views.texts
         hits: list[Hit] = []
         if on & {"phone", "phone_split", "bank_card", "alipay"}:
-            hits += scan_numbers(messages, texts, self._numbers)
-        folded = _Folded(fold_joined(texts), [0, *itertools.accumulate(len(t) + 1 for t in texts)])
-        if "wechat_id" in on:
-            hits += self._wechat_ids(folded)
-        if "add_contact" in on:
-            hits += self._add_contact(folded)
-        if "alipay" in on:
-            hits += self._alipay(folded, hits)
+            hits += scan_numbers(messages, texts, self._numbers, views.digits(), views.ostarts)
+        picks = self._prefilter.candidates(views.folded_codes(), views.ostarts) if self.prefilter else {}
+        whole = _Folded(views.folded(), views.ostarts)
+        parts: list[str] | None = None
+
+        def folded(group: str) -> _Folded | None:
+            nonlocal parts
+            index = picks.get(group)
+            if index is None:
+                return whole
+            if not index:
+                return None
+            if parts is None:
+                parts = whole.text.split(SEP)
+            return _Folded.of([parts[i] for i in index], index)
+
+        if "wechat_id" in on and (view := folded("wechat_id")) is not None:
+            hits += self._wechat_ids(view)
+        if "add_contact" in on and (view := folded("add_contact")) is not None:
+            hits += self._add_contact(view)
+        if "alipay" in on and (view := folded("alipay")) is not None:
+            hits += self._alipay(view, hits)
+        # messages judged by their type or archive payload rather than their text (one pass)
+        special = [i for i, m in enumerate(messages) if m.payload or m.msg_type in PAYMENT_MSG_TYPES]
         if on & {"shop_link", "short_link"}:
-            hits += self._links(folded, messages)
+            hits += self._links(folded("links"), messages, special)
         if "payment_msg" in on:
-            hits += self._payment_msgs(folded, messages)
+            hits += self._payment_msgs(folded("payment_msg"), messages, special)
         hits = [h for h in hits if h.detector in on]
         hits.sort(key=lambda h: (h.msg, h.start, h.detector))
         return [self._finding(messages, h) for h in hits]
@@ -317,9 +435,10 @@ class PatternDetector:
             if account is not None:
                 hits.append(Hit(index, "alipay", account.start, account.end, account.matched))
                 continue
-            email = _EMAIL_RE.search(folded.part(index), cue_end)
-            if email is not None and email.start() <= cue_end + window:
-                hits.append(Hit(index, "alipay", email.start(), email.end(), email.group()))
+            base = match.start() - local  # where the message starts in folded.text
+            email = _EMAIL_RE.search(folded.text, base + cue_end, folded.part_end(match.start()))
+            if email is not None and email.start() - base <= cue_end + window:
+                hits.append(Hit(index, "alipay", email.start() - base, email.end() - base, email.group()))
         return hits
 
     # -- links and message types --------------------------------------------------------------------------
@@ -357,9 +476,17 @@ class PatternDetector:
             end = path.end() if path else match.end()
             yield start, end, text[start:end], detector
 
-    def _links(self, folded: _Folded, messages: Sequence[MessageIn]) -> list[Hit]:
+    def _links(self, folded: _Folded | None, messages: Sequence[MessageIn], special: list[int]) -> list[Hit]:
         hits: list[Hit] = []
         seen: set[int] = set()
+        for index in special:
+            message = messages[index]
+            if message.payload and message.text is None:
+                for value in _payload_strings(message.payload):
+                    for _, _, url, detector in self._link_hits(value.lower()):
+                        hits.append(Hit(index, detector, 0, 0, url))
+        if folded is None:
+            return hits
         for start, end, url, detector in self._link_hits(folded.text):
             index, local = folded.locate(start)
             hits.append(Hit(index, detector, local, local + end - start, url))
@@ -373,16 +500,14 @@ class PatternDetector:
             if _ORDER_LINK_CUE_RE.search(folded.text, max(0, match.start() - 12), match.start()):
                 index, local = folded.locate(match.start())
                 hits.append(Hit(index, "shop_link", local, local + len(match.group()), match.group()))
-        for index, message in enumerate(messages):
-            if message.payload and message.text is None:
-                for value in _payload_strings(message.payload):
-                    for _, _, url, detector in self._link_hits(value.lower()):
-                        hits.append(Hit(index, detector, 0, 0, url))
         return hits
 
-    def _payment_msgs(self, folded: _Folded, messages: Sequence[MessageIn]) -> list[Hit]:
+    def _payment_msgs(
+        self, folded: _Folded | None, messages: Sequence[MessageIn], special: list[int]
+    ) -> list[Hit]:
         hits: list[Hit] = []
-        for index, message in enumerate(messages):
+        for index in special:
+            message = messages[index]
             if message.msg_type in PAYMENT_MSG_TYPES:
                 hits.append(Hit(index, "payment_msg", 0, 0, message.msg_type))
             elif message.payload and (
@@ -390,6 +515,8 @@ class PatternDetector:
                 or any(_PAY_QR_PAYLOAD_RE.search(v.lower()) for v in _payload_strings(message.payload))
             ):
                 hits.append(Hit(index, "payment_msg", 0, 0, f"{message.msg_type}:qrcode"))
+        if folded is None:
+            return hits
         for match in _PAY_PHRASE_RE.finditer(folded.text):
             index, local = folded.locate(match.start())
             hits.append(

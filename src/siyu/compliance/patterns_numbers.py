@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from siyu.compliance.contract import MessageIn
 from siyu.compliance.normalise import digits_batch
@@ -93,9 +94,19 @@ class NumberOptions:
     split_gap: timedelta = timedelta(seconds=120)
 
 
-def scan_numbers(messages: Sequence[MessageIn], texts: Sequence[str], opts: NumberOptions) -> list[Hit]:
-    """Phone (phone, phone_split) and bank card (bank_card) hits for a non-empty batch."""
-    digits, codes, pos = digits_batch(texts)
+def scan_numbers(
+    messages: Sequence[MessageIn],
+    texts: Sequence[str],
+    opts: NumberOptions,
+    batch: tuple[str, npt.NDArray[np.uint32], npt.NDArray[np.intp]] | None = None,
+    text_starts: Sequence[int] | None = None,
+) -> list[Hit]:
+    """Phone (phone, phone_split) and bank card (bank_card) hits for a non-empty batch.
+
+    batch: digits_batch(texts) when the caller already has it (the engine's shared views); text_starts:
+    where each text starts in SEP.join(texts), plus one more (BatchViews.ostarts).
+    """
+    digits, codes, pos = batch if batch is not None else digits_batch(texts)
     n = len(codes)
     is_digit = ((codes >= 48) & (codes <= 57)).astype(np.int8)
     edges = np.diff(is_digit, prepend=np.int8(0), append=np.int8(0))
@@ -115,7 +126,9 @@ def scan_numbers(messages: Sequence[MessageIn], texts: Sequence[str], opts: Numb
     if not len(wanted):
         return []
     owners = owner[wanted].tolist()
-    ostarts = [0, *itertools.accumulate(len(t) + 1 for t in texts)]
+    ostarts = (
+        text_starts if text_starts is not None else [0, *itertools.accumulate(len(t) + 1 for t in texts)]
+    )
     hits: list[Hit] = []
     heads: dict[int, tuple[int, int]] = {}
     tails: dict[int, tuple[int, int]] = {}
@@ -180,7 +193,7 @@ def _split_phones(
     messages: Sequence[MessageIn],
     digits: str,
     pos: np.ndarray,
-    ostarts: list[int],
+    ostarts: Sequence[int],
     tails: dict[int, tuple[int, int]],
     heads: dict[int, tuple[int, int]],
     opts: NumberOptions,

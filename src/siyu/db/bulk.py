@@ -2,15 +2,108 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
+
+
+class _IntArrayLiteral(str):
+    """A bigint[] literal ('{1,2}') that psycopg sends as-is, typed int8[] (see _register_array_dumpers)."""
+
+
+class _TextArrayLiteral(str):
+    """A text[] literal that psycopg sends as-is, typed text[]."""
+
+
+def _register_array_dumpers() -> None:
+    # psycopg's list dumper quotes element by element in Python; these send our literal unchanged.
+    try:
+        import psycopg
+        from psycopg.adapt import Dumper
+    except ImportError:  # SQLite-only installs
+        return
+
+    class _IntArrayDumper(Dumper):
+        oid = 1016  # int8[]
+
+        def dump(self, obj: Any) -> bytes:
+            return str(obj).encode()
+
+    class _TextArrayDumper(Dumper):
+        oid = 1009  # text[]
+
+        def dump(self, obj: Any) -> bytes:
+            return str(obj).encode()
+
+    psycopg.adapters.register_dumper(_IntArrayLiteral, _IntArrayDumper)
+    psycopg.adapters.register_dumper(_TextArrayLiteral, _TextArrayDumper)
+
+
+_register_array_dumpers()
+
+
+def pg_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal ('{1,2}', '{"a","b"}') for ints, strings or aware datetimes (None = NULL).
+
+    Bound as one text parameter and cast on the server: psycopg's list dumper quotes element by element
+    in Python (a regex per element), several times slower for 5,000-element arrays.
+    """
+    items = values if isinstance(values, list) else list(values)
+    if all(type(v) is int for v in items):  # the usual case (ids): no per-element branching
+        return "{" + ",".join(map(str, items)) + "}"
+    parts: list[str] = []
+    for v in items:
+        if v is None:
+            parts.append("NULL")
+        elif isinstance(v, bool):
+            parts.append("t" if v else "f")
+        elif isinstance(v, int):
+            parts.append(str(v))
+        elif isinstance(v, datetime):
+            parts.append('"' + v.isoformat() + '"')
+        else:
+            parts.append('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+def any_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """column is one of values (ints or strings), bound as ONE parameter whatever their number.
+
+    PostgreSQL: `= ANY(CAST(:p AS type[]))` with p an array literal; SQLite: `IN (SELECT value FROM
+    json_each(:p))`. A 5,000-value IN-list costs more to build, bind and parse (expanding parameters,
+    psycopg's query splitting) than the query takes to run; one text parameter costs almost nothing.
+    """
+    items = list(values)
+    # The column's type decides (an empty list must still be a text[] for a text column).
+    text_values = isinstance(getattr(column, "type", None), String) or (
+        bool(items) and isinstance(items[0], str)
+    )
+    items = [str(v) for v in items] if text_values else [int(v) for v in items]
+    if session.get_bind().dialect.name == "postgresql":
+        literal = (_TextArrayLiteral if text_values else _IntArrayLiteral)(pg_array(items))
+        # A real bigint[]/text[] parameter (not CAST(text AS …)): the planner folds it into a constant
+        # and hashes the = ANY lookup; a cast of a text parameter stays an expression scanned linearly.
+        return column == any_(bindparam(None, literal, type_=NullType()))
+    each = func.json_each(bindparam(None, json.dumps(items, ensure_ascii=False))).table_valued("value")
+    return column.in_(select(literal_column("value")).select_from(each))
 
 
 def datetime_adapter(session: Session) -> Callable[[datetime | None], Any]:
@@ -96,6 +189,38 @@ def insert_rows(
             full = 0
         if full < len(rows):
             cursor.executemany(head + one, rows[full:])
+    finally:
+        cursor.close()
+
+
+def copy_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """insert_rows, but through COPY … FROM STDIN on PostgreSQL (one stream, no statement to parse).
+
+    For hot batch writers (the send path): the server builds the rows in bulk and the client encodes
+    them in C. Constants are appended to every row. SQLite (and any other dialect) goes to insert_rows.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        insert_rows(session, table, columns, rows, constants=constants)
+        return
+    fixed = dict(constants or {})
+    prep = connection.dialect.identifier_preparer
+    names = ", ".join(prep.quote(c) for c in [*columns, *fixed])
+    tail = tuple(fixed.values())
+    cursor: Any = connection.connection.cursor()
+    try:
+        with cursor.copy(f"COPY {prep.format_table(table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row, *tail) if tail else row)
     finally:
         cursor.close()
 
@@ -199,3 +324,25 @@ def suspend_foreign_keys(session: Session, new_rows: int, min_rows: int = 50_000
     connection.connection.info[_FK_OFF] = True
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     return True
+
+
+def insert_if_absent(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING on both dialects: the rows really inserted."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing()
+    stmt = stmt.returning(*(table.c[name] for name in returning))
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), 500):
+        part = rows[start : start + 500]
+        out += [tuple(r) for r in session.execute(stmt, list(part)).all()]
+    return out

@@ -18,9 +18,13 @@ from siyu.demo.chats import write_messages
 from siyu.demo.commerce import plan_orders, write_orders, write_referrals, write_visits
 from siyu.demo.compliance import seed_compliance
 from siyu.demo.customers import build_people
+from siyu.demo.experiments import seed_experiments
+from siyu.demo.journeys import seed_journeys
+from siyu.demo.mass_sends import seed_mass_sends
 from siyu.demo.org import OrgPlan, build_org
 from siyu.demo.profiles import build_profiles
 from siyu.demo.purchases import purchase_process
+from siyu.demo.scripts import seed_scripts
 from siyu.demo.tags import write_tags
 from siyu.demo.talent import seed_assessments, seed_org_design
 from siyu.demo.tasks import write_tasks
@@ -179,6 +183,9 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
     writer.reporter.step("accounts")
     accounts = create_demo_accounts(session)
     seed_for_demo(session, params.as_of)  # KPI sets from the articles and a stage history
+    # Before the rollups, leaderboard and compliance scan, so their figures include these tasks and replies.
+    seed_scripts(session, params.as_of)  # the script library, content packs and the guides' tasks
+    seed_experiments(session, params.as_of)  # a finished and a collecting welcome-script A/B test
     counts = dict(sorted(writer.counts.items()))
     counts["accounts"] = len(accounts)
     session.add(
@@ -207,6 +214,8 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
     seed_assessments(session, params.as_of, params.seed)  # 人才盘点: a closed and an open cycle
     seed_org_design(session, params.as_of)  # the lead's advisor run and a custom role
     seed_compliance(session, params.as_of)  # rules, scripted violations, detection over 30 days, reviews
+    seed_journeys(session, params.as_of)  # article templates copied and running on real past events
+    seed_mass_sends(session, params.as_of)  # past mass sends with capped / opted-out results, one scheduled
     return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
 
 

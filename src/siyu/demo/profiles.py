@@ -64,6 +64,7 @@ def build_profiles(
     wec = wec[np.lexsort((ms.joined[wec], ms.cust[wec]))]
     who, first = np.unique(ms.cust[wec], return_index=True)
     first_code[who] = ms.code[wec][first]
+    birthday = _birthdays(rng.spawn(1)[0], is_member)
     owner_ids = np.where(ms.owner >= 0, org.staff_ids[np.maximum(ms.owner, 0)], -1)
     referrer_ids = np.where(people.referrer >= 0, people.ids[np.maximum(people.referrer, 0)], -1)
     writer.write(
@@ -86,6 +87,7 @@ def build_profiles(
             "points_balance": Ints(points),
             "marketing_opt_in": Bools(opt_in),
             "chat_archive_consent": Bools(consent),
+            "birthday": Values(birthday),
             "first_seen_at": Times(people.first_seen),
             "merged_into_id": Const(None),
             "created_at": Times(people.first_seen),
@@ -100,6 +102,17 @@ def build_profiles(
         external_userid=external,
         net_year_fen=net_year,
     )
+
+
+def _birthdays(rng: np.random.Generator, is_member: np.ndarray) -> list[str | None]:
+    """ISO birthdays: most members gave one when joining, few others did (a spawned stream: nothing else moves)."""
+    n = len(is_member)
+    known = rng.random(n) < np.where(is_member, 0.85, 0.15)
+    # Ages 18–60; day of year drawn uniformly (1 Jan 1966 + offset keeps 29 Feb rare, as in life).
+    days = rng.integers(0, 365 * 42, n)
+    start = np.datetime64("1966-01-01")
+    text = np.datetime_as_string(start + days.astype("timedelta64[D]"), unit="D").tolist()
+    return [t if k else None for t, k in zip(text, known.tolist(), strict=True)]
 
 
 def _first_join(ms: Memberships, channel: int, n: int) -> np.ndarray:

@@ -52,6 +52,7 @@ from siyu.models.insights import (
     SegmentSize,
     SegmentVersion,
 )
+from siyu.models.journey_state import JourneySegmentMember
 from siyu.models.journeys import (
     ContentPack,
     ContentPackItem,
@@ -147,6 +148,7 @@ __all__ = [
     "InsightSettingsVersion",
     "Journey",
     "JourneyEnrolment",
+    "JourneySegmentMember",
     "JourneyStatus",
     "JourneyStepRun",
     "JourneyVersion",

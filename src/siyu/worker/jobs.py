@@ -117,6 +117,18 @@ def register_builtin_jobs() -> list[Job]:
         register_daily_job("insights.refresh", at, refresh_job)
     # Segment sizes late in the brand's evening, so the day's member history describes (almost) the whole day.
     register_daily_job("segments.record_sizes", time(23, 50), record_sizes)
+    from siyu.journeys.triggers import trigger_job
+
+    register_job("journeys.scan_triggers", 60, trigger_job)  # trigger hits, then exit rules
+    from siyu.journeys.content_pack_service import register_content_pack_job
+
+    register_content_pack_job()  # journeys.publish_content_pack, each morning
+    from siyu.journeys.jobs import register_journey_jobs
+
+    register_journey_jobs()  # journeys.run_due_steps, every few seconds
+    from siyu.journeys.mass_send_run import register_mass_send_job
+
+    register_mass_send_job()  # journeys.run_mass_sends, every 30 s
     from siyu.compliance.jobs import register_compliance_jobs
 
     register_compliance_jobs()

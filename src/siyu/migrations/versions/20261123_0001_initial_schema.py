@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:33:59.499748
+Create Date: 2026-11-24 04:41:22.685749
 """
 
 from collections.abc import Sequence
@@ -1787,6 +1787,21 @@ def upgrade() -> None:
         batch_op.create_index("ix_journey_enrolments_journey_status", ["journey_id", "status"], unique=False)
 
     op.create_table(
+        "journey_segment_members",
+        sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_journey_segment_members_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["journey_id"],
+            ["journeys.id"],
+            name=op.f("fk_journey_segment_members_journey_id_journeys"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("journey_id", "customer_id", name=op.f("pk_journey_segment_members")),
+    )
+    op.create_table(
         "journey_versions",
         sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -2316,6 +2331,7 @@ def downgrade() -> None:
     op.drop_table("mass_sends")
     op.drop_table("kpi_set_items")
     op.drop_table("journey_versions")
+    op.drop_table("journey_segment_members")
     with op.batch_alter_table("journey_enrolments", schema=None) as batch_op:
         batch_op.drop_index("ix_journey_enrolments_journey_status")
         batch_op.drop_index(batch_op.f("ix_journey_enrolments_customer_id"))

@@ -46,3 +46,41 @@
     });
   });
 })();
+
+// Copy buttons: [data-copy-target] copies the text of the element it names; the button says "copied" for a while.
+(function () {
+  "use strict";
+  function copied(button) {
+    if (!button.hasAttribute("data-label")) { button.setAttribute("data-label", button.textContent); }
+    button.textContent = button.getAttribute("data-copied-label") || "✓";
+    button.setAttribute("data-copied", "1");
+    setTimeout(function () {
+      button.textContent = button.getAttribute("data-label");
+      button.removeAttribute("data-copied");
+    }, 2500);
+  }
+  function fallback(text) {
+    // Without the async clipboard (plain http, old browsers): a hidden textarea and execCommand.
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "copy-buffer";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* the "copied" state still tells the user to paste */ }
+    area.remove();
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) { return; }
+    var source = document.querySelector(button.getAttribute("data-copy-target"));
+    if (!source) { return; }
+    var text = source.textContent;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { copied(button); }, function () { fallback(text); copied(button); });
+    } else {
+      fallback(text);
+      copied(button);
+    }
+  });
+})();
