@@ -56,7 +56,14 @@ def start_watermark(session: Session, journey: Journey, trigger: Trigger, now: d
     journey.trigger_checked_at = now
 
 
-def _join_hits(session: Session, t: Trigger, low: int, high: int) -> list[EnrolRequest]:
+def _since(not_before: datetime | None) -> list[Any]:
+    """The SQL form of not_before: filtered in the scan, not after reading every event of the range."""
+    return [] if not_before is None else [Event.occurred_at >= not_before]
+
+
+def _join_hits(
+    session: Session, t: Trigger, low: int, high: int, not_before: datetime | None = None
+) -> list[EnrolRequest]:
     m = ChannelMembership
     rows = session.execute(
         select(
@@ -70,7 +77,13 @@ def _join_hits(session: Session, t: Trigger, low: int, high: int) -> list[EnrolR
             m.channel_code,
         )
         .outerjoin(m, and_(Event.subject_type == "channel_membership", m.id == Event.subject_id))
-        .where(Event.id > low, Event.id <= high, Event.kind.in_(JOIN_KINDS), Event.customer_id.is_not(None))
+        .where(
+            Event.id > low,
+            Event.id <= high,
+            Event.kind.in_(JOIN_KINDS),
+            Event.customer_id.is_not(None),
+            *_since(not_before),
+        )
         .order_by(Event.id)
     ).all()
     out = []
@@ -90,7 +103,9 @@ def _join_hits(session: Session, t: Trigger, low: int, high: int) -> list[EnrolR
     return out
 
 
-def _tag_hits(session: Session, t: Trigger, low: int, high: int) -> list[EnrolRequest]:
+def _tag_hits(
+    session: Session, t: Trigger, low: int, high: int, not_before: datetime | None = None
+) -> list[EnrolRequest]:
     rows = session.execute(
         select(Event.id, Event.customer_id, Event.staff_id, Event.occurred_at).where(
             Event.id > low,
@@ -99,12 +114,15 @@ def _tag_hits(session: Session, t: Trigger, low: int, high: int) -> list[EnrolRe
             Event.subject_type == "tag",
             Event.subject_id == t.tag_id,
             Event.customer_id.is_not(None),
+            *_since(not_before),
         )
     ).all()
     return [EnrolRequest(r.customer_id, f"event:{r.id}", r.occurred_at, r.staff_id) for r in rows]
 
 
-def _first_order_hits(session: Session, low: int, high: int) -> list[EnrolRequest]:
+def _first_order_hits(
+    session: Session, low: int, high: int, not_before: datetime | None = None
+) -> list[EnrolRequest]:
     earlier = aliased(Event)
     before = exists().where(
         earlier.kind == "ordered",
@@ -116,23 +134,30 @@ def _first_order_hits(session: Session, low: int, high: int) -> list[EnrolReques
     )
     rows = session.execute(
         select(Event.customer_id, Event.staff_id, Event.occurred_at).where(
-            Event.id > low, Event.id <= high, Event.kind == "ordered", Event.customer_id.is_not(None), ~before
+            Event.id > low,
+            Event.id <= high,
+            Event.kind == "ordered",
+            Event.customer_id.is_not(None),
+            *_since(not_before),
+            ~before,
         )
     ).all()
     # One key per customer: the first order happens once, whatever the reentry policy.
     return [EnrolRequest(r.customer_id, "first_order", r.occurred_at, r.staff_id) for r in rows]
 
 
-def _event_hits(session: Session, journey: Journey, t: Trigger, top: int) -> tuple[list[EnrolRequest], int]:
+def _event_hits(
+    session: Session, journey: Journey, t: Trigger, top: int, not_before: datetime | None = None
+) -> tuple[list[EnrolRequest], int]:
     low = journey.trigger_watermark or 0
     high = min(top, low + BATCH * 10)  # bounded work per scan; the next scan continues
     if high <= low:
         return [], low
     if t.kind == "tag_added":
-        return _tag_hits(session, t, low, high), high
+        return _tag_hits(session, t, low, high, not_before), high
     if t.kind == "first_order":
-        return _first_order_hits(session, low, high), high
-    return _join_hits(session, t, low, high), high
+        return _first_order_hits(session, low, high, not_before), high
+    return _join_hits(session, t, low, high, not_before), high
 
 
 def _churn_hits(session: Session, journey: Journey) -> tuple[list[EnrolRequest], int]:
@@ -247,12 +272,17 @@ def _segment_hits(session: Session, journey: Journey, t: Trigger, now: datetime)
 
 
 def hits_for(
-    session: Session, journey: Journey, definition: JourneyDefinition, now: datetime, top: int
+    session: Session,
+    journey: Journey,
+    definition: JourneyDefinition,
+    now: datetime,
+    top: int,
+    not_before: datetime | None = None,
 ) -> list[EnrolRequest]:
     """The new trigger hits of one journey since its watermark; advances the watermark."""
     t = definition.trigger
     if t.kind in EVENT_DRIVEN:
-        hits, journey.trigger_watermark = _event_hits(session, journey, t, top)
+        hits, journey.trigger_watermark = _event_hits(session, journey, t, top, not_before)
     elif t.kind == "churn_warning":
         hits, journey.trigger_watermark = _churn_hits(session, journey)
     elif t.kind in DAY_DRIVEN:
@@ -299,7 +329,7 @@ def scan_triggers(
     definitions = _definitions(session, journeys)
     counts = {"journeys": len(journeys), "hits": 0}
     for journey in journeys:
-        hits = hits_for(session, journey, definitions[journey.id], now, top)
+        hits = hits_for(session, journey, definitions[journey.id], now, top, not_before)
         if not_before is not None:
             hits = [h for h in hits if h.entered_at >= not_before]
         counts["hits"] += len(hits)
