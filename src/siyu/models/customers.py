@@ -87,6 +87,11 @@ class ChannelMembership(IdPk, Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     leave_reason: Mapped[LeaveReason | None] = mapped_column(enum_column(LeaveReason))
     channel_code: Mapped[str | None] = mapped_column(String(64))
+    # WeCom facts of the relation: follow_info.add_way (how the customer was added), the staff's remark,
+    # and for group memberships the join scene (1 direct invite, 2 invite link, 3 QR code).
+    add_way: Mapped[int | None] = mapped_column(Integer)
+    remark: Mapped[str | None] = mapped_column(String(100))
+    join_scene: Mapped[int | None] = mapped_column(Integer)
 
 
 class TagGroup(IdPk, TimestampMixin, Base):
@@ -97,6 +102,9 @@ class TagGroup(IdPk, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    wecom_group_id: Mapped[str | None] = mapped_column(
+        String(64), unique=True
+    )  # the corp tag group, if synced
 
 
 class Tag(IdPk, TimestampMixin, Base):
@@ -107,6 +115,7 @@ class Tag(IdPk, TimestampMixin, Base):
 
     group_id: Mapped[int] = mapped_column(BigId, ForeignKey("tag_groups.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
+    wecom_tag_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the corp tag, if synced
 
 
 class CustomerTag(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:41:22.685749
+Create Date: 2026-11-24 08:01:51.716698
 """
 
 from collections.abc import Sequence
@@ -324,13 +324,56 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("exclusive", sa.Boolean(), nullable=False),
         sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("wecom_group_id", sa.String(length=64), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tag_groups")),
         sa.UniqueConstraint("name", name=op.f("uq_tag_groups_name")),
+        sa.UniqueConstraint("wecom_group_id", name=op.f("uq_tag_groups_wecom_group_id")),
     )
+    op.create_table(
+        "wecom_callback_events",
+        sa.Column("dedupe_key", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.String(length=48), nullable=False),
+        sa.Column("change_type", sa.String(length=48), nullable=True),
+        sa.Column("user_id", sa.String(length=64), nullable=True),
+        sa.Column("external_user_id", sa.String(length=128), nullable=True),
+        sa.Column("chat_id", sa.String(length=128), nullable=True),
+        sa.Column("state", sa.String(length=64), nullable=True),
+        sa.Column("welcome_code", sa.String(length=256), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_time", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "done",
+                "failed",
+                "ignored",
+                name="callbackstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("processed_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_callback_events")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_wecom_callback_events_dedupe_key")),
+    )
+    with op.batch_alter_table("wecom_callback_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_wecom_callback_events_status_received", ["status", "received_at"], unique=False
+        )
+
     op.create_table(
         "staff",
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -363,6 +406,7 @@ def upgrade() -> None:
         "tags",
         sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("wecom_tag_id", sa.String(length=64), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -370,6 +414,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["group_id"], ["tag_groups.id"], name=op.f("fk_tags_group_id_tag_groups")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("group_id", "name", name=op.f("uq_tags_group_id_name")),
+        sa.UniqueConstraint("wecom_tag_id", name=op.f("uq_tags_wecom_tag_id")),
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tags_group_id"), ["group_id"], unique=False)
@@ -522,6 +567,54 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("staff_roles", schema=None) as batch_op:
         batch_op.create_index("ix_staff_roles_role_code", ["role_code"], unique=False)
+
+    op.create_table(
+        "wecom_behavior_snapshots",
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("chat_cnt", sa.Integer(), nullable=False),
+        sa.Column("message_cnt", sa.Integer(), nullable=False),
+        sa.Column("reply_percentage", sa.Float(), nullable=True),
+        sa.Column("avg_reply_time", sa.Integer(), nullable=True),
+        sa.Column("negative_feedback_cnt", sa.Integer(), nullable=False),
+        sa.Column("new_apply_cnt", sa.Integer(), nullable=False),
+        sa.Column("new_contact_cnt", sa.Integer(), nullable=False),
+        sa.Column("fetched_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_wecom_behavior_snapshots_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_behavior_snapshots")),
+        sa.UniqueConstraint("staff_id", "day", name=op.f("uq_wecom_behavior_snapshots_staff_id_day")),
+    )
+    with op.batch_alter_table("wecom_behavior_snapshots", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wecom_behavior_snapshots_day"), ["day"], unique=False)
+
+    op.create_table(
+        "wecom_group_stat_snapshots",
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("new_chat_cnt", sa.Integer(), nullable=False),
+        sa.Column("chat_total", sa.Integer(), nullable=False),
+        sa.Column("chat_has_msg", sa.Integer(), nullable=False),
+        sa.Column("new_member_cnt", sa.Integer(), nullable=False),
+        sa.Column("member_total", sa.Integer(), nullable=False),
+        sa.Column("member_has_msg", sa.Integer(), nullable=False),
+        sa.Column("msg_total", sa.Integer(), nullable=False),
+        sa.Column("fetched_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_wecom_group_stat_snapshots_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_group_stat_snapshots")),
+        sa.UniqueConstraint("staff_id", "day", name=op.f("uq_wecom_group_stat_snapshots_staff_id_day")),
+    )
+    with op.batch_alter_table("wecom_group_stat_snapshots", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wecom_group_stat_snapshots_day"), ["day"], unique=False)
 
     op.create_table(
         "advisor_runs",
@@ -683,6 +776,9 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("channel_code", sa.String(length=64), nullable=True),
+        sa.Column("add_way", sa.Integer(), nullable=True),
+        sa.Column("remark", sa.String(length=100), nullable=True),
+        sa.Column("join_scene", sa.Integer(), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -1013,6 +1109,49 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_experiments")),
     )
+    op.create_table(
+        "handover_batches",
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "onjob", "resigned", name="transferkind", native_enum=False, create_constraint=True, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column("handover_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("takeover_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message", sa.String(length=200), nullable=True),
+        sa.Column("requested", sa.Integer(), nullable=False),
+        sa.Column("blocked", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("checked_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_handover_batches_created_by_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["handover_staff_id"], ["staff.id"], name=op.f("fk_handover_batches_handover_staff_id_staff")
+        ),
+        sa.ForeignKeyConstraint(
+            ["takeover_staff_id"], ["staff.id"], name=op.f("fk_handover_batches_takeover_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_handover_batches")),
+    )
+    with op.batch_alter_table("handover_batches", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_batches_handover_staff_id"), ["handover_staff_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_batches_takeover_staff_id"), ["takeover_staff_id"], unique=False
+        )
+
     op.create_table(
         "import_jobs",
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -1590,6 +1729,72 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_expires_at"), ["expires_at"], unique=False)
 
     op.create_table(
+        "wecom_apps",
+        sa.Column("corp_id", sa.String(length=64), nullable=False),
+        sa.Column("agent_id", sa.String(length=32), nullable=True),
+        sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("callback_token", sa.String(length=64), nullable=False),
+        sa.Column("aes_key_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("api_base_url", sa.String(length=255), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("last_test_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_test_ok", sa.Boolean(), nullable=True),
+        sa.Column("last_test_message", sa.String(length=500), nullable=True),
+        sa.Column(
+            "updated_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["updated_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_wecom_apps_updated_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_apps")),
+        sa.UniqueConstraint("corp_id", name=op.f("uq_wecom_apps_corp_id")),
+    )
+    op.create_table(
+        "wecom_sync_runs",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "running",
+                "done",
+                "failed",
+                name="syncstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("stage", sa.String(length=32), nullable=False),
+        sa.Column("checkpoint", sa.JSON(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("progress_done", sa.Integer(), nullable=False),
+        sa.Column("progress_total", sa.Integer(), nullable=False),
+        sa.Column("api_calls", sa.Integer(), nullable=False),
+        sa.Column("started_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column(
+            "started_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["started_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_wecom_sync_runs_started_by_account_id_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_sync_runs")),
+    )
+    op.create_table(
         "assessments",
         sa.Column("cycle_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -1656,6 +1861,46 @@ def upgrade() -> None:
         batch_op.create_index("ix_assessments_staff_id", ["staff_id"], unique=False)
         batch_op.create_index("ix_assessments_unit_id", ["unit_id"], unique=False)
 
+    op.create_table(
+        "channel_codes",
+        sa.Column("code", sa.String(length=30), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("source_detail", sa.String(length=200), nullable=True),
+        sa.Column("ad_campaign", sa.String(length=100), nullable=True),
+        sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_ids", sa.JSON(), nullable=False),
+        sa.Column("tag_ids", sa.JSON(), nullable=False),
+        sa.Column("welcome_script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("skip_verify", sa.Boolean(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("config_id", sa.String(length=64), nullable=True),
+        sa.Column("qr_code", sa.String(length=500), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_channel_codes_created_by_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["journey_id"], ["journeys.id"], name=op.f("fk_channel_codes_journey_id_journeys")
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["org_units.id"], name=op.f("fk_channel_codes_store_id_org_units")
+        ),
+        sa.ForeignKeyConstraint(
+            ["welcome_script_id"], ["scripts.id"], name=op.f("fk_channel_codes_welcome_script_id_scripts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_codes")),
+        sa.UniqueConstraint("code", name=op.f("uq_channel_codes_code")),
+        sa.UniqueConstraint("config_id", name=op.f("uq_channel_codes_config_id")),
+    )
     op.create_table(
         "churn_warnings",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -1738,6 +1983,55 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_experiment_arms")),
         sa.UniqueConstraint("experiment_id", "label", name=op.f("uq_experiment_arms_experiment_id_label")),
     )
+    op.create_table(
+        "handover_transfers",
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("external_userid", sa.String(length=128), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "requested",
+                "waiting",
+                "done",
+                "refused",
+                "takeover_full",
+                "failed",
+                "blocked",
+                name="transferstatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("errcode", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.String(length=200), nullable=True),
+        sa.Column("requested_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("takeover_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("checked_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["handover_batches.id"],
+            name=op.f("fk_handover_transfers_batch_id_handover_batches"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_handover_transfers_customer_id_customers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_handover_transfers")),
+        sa.UniqueConstraint(
+            "batch_id", "customer_id", name=op.f("uq_handover_transfers_batch_id_customer_id")
+        ),
+    )
+    with op.batch_alter_table("handover_transfers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_handover_transfers_customer_requested", ["customer_id", "requested_at"], unique=False
+        )
+
     op.create_table(
         "journey_enrolments",
         sa.Column("journey_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -2119,6 +2413,35 @@ def upgrade() -> None:
         batch_op.create_index("ix_staff_tasks_staff_due", ["staff_id", "due_at"], unique=False)
 
     op.create_table(
+        "wecom_moments",
+        sa.Column("jobid", sa.String(length=128), nullable=False),
+        sa.Column("moment_id", sa.String(length=128), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("attachments", sa.JSON(), nullable=True),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("tag_ids", sa.JSON(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("checked_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_wecom_moments_created_by_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["script_id"], ["scripts.id"], name=op.f("fk_wecom_moments_script_id_scripts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_moments")),
+        sa.UniqueConstraint("jobid", name=op.f("uq_wecom_moments_jobid")),
+    )
+    op.create_table(
         "assessment_scores",
         sa.Column("assessment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("dimension_code", sa.String(length=48), nullable=False),
@@ -2284,12 +2607,134 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbound_messages_source", ["source_type", "source_id"], unique=False)
         batch_op.create_index("ix_outbound_messages_staff_created", ["staff_id", "created_at"], unique=False)
 
+    op.create_table(
+        "wecom_group_messages",
+        sa.Column("msgid", sa.String(length=128), nullable=False),
+        sa.Column("chat_type", sa.String(length=8), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("source_type", sa.String(length=24), nullable=False),
+        sa.Column("source_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_status", sa.String(length=16), nullable=False),
+        sa.Column("staff_sent_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_count", sa.Integer(), nullable=False),
+        sa.Column("not_friend_count", sa.Integer(), nullable=False),
+        sa.Column("over_limit_count", sa.Integer(), nullable=False),
+        sa.Column("reminded_count", sa.Integer(), nullable=False),
+        sa.Column("last_reminded_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("checked_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_wecom_group_messages_staff_id_staff")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["staff_tasks.id"], name=op.f("fk_wecom_group_messages_task_id_staff_tasks")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_group_messages")),
+        sa.UniqueConstraint("msgid", name=op.f("uq_wecom_group_messages_msgid")),
+    )
+    with op.batch_alter_table("wecom_group_messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wecom_group_messages_staff_id"), ["staff_id"], unique=False)
+
+    op.create_table(
+        "wecom_moment_staff",
+        sa.Column("moment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("task_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("published", sa.Boolean(), nullable=False),
+        sa.Column("published_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["moment_id"],
+            ["wecom_moments.id"],
+            name=op.f("fk_wecom_moment_staff_moment_id_wecom_moments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_wecom_moment_staff_staff_id_staff")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["staff_tasks.id"], name=op.f("fk_wecom_moment_staff_task_id_staff_tasks")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_moment_staff")),
+        sa.UniqueConstraint("moment_id", "staff_id", name=op.f("uq_wecom_moment_staff_moment_id_staff_id")),
+    )
+    op.create_table(
+        "wecom_welcomes",
+        sa.Column("callback_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel_code_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("script_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "sent",
+                "skipped",
+                "expired",
+                "failed",
+                name="welcomestatus",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=200), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("attempted_at", siyu.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seconds_after_event", sa.Float(), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["callback_event_id"],
+            ["wecom_callback_events.id"],
+            name=op.f("fk_wecom_welcomes_callback_event_id_wecom_callback_events"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["channel_code_id"],
+            ["channel_codes.id"],
+            name=op.f("fk_wecom_welcomes_channel_code_id_channel_codes"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_wecom_welcomes_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["script_id"], ["scripts.id"], name=op.f("fk_wecom_welcomes_script_id_scripts")
+        ),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_wecom_welcomes_staff_id_staff")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wecom_welcomes")),
+        sa.UniqueConstraint("callback_event_id", name=op.f("uq_wecom_welcomes_callback_event_id")),
+    )
+    with op.batch_alter_table("wecom_welcomes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_wecom_welcomes_channel_code_id"), ["channel_code_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("wecom_welcomes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wecom_welcomes_channel_code_id"))
+
+    op.drop_table("wecom_welcomes")
+    op.drop_table("wecom_moment_staff")
+    with op.batch_alter_table("wecom_group_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wecom_group_messages_staff_id"))
+
+    op.drop_table("wecom_group_messages")
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbound_messages_staff_created")
         batch_op.drop_index("ix_outbound_messages_source")
@@ -2307,6 +2752,7 @@ def downgrade() -> None:
 
     op.drop_table("experiment_assignments")
     op.drop_table("assessment_scores")
+    op.drop_table("wecom_moments")
     with op.batch_alter_table("staff_tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_staff_tasks_staff_due")
         batch_op.drop_index(batch_op.f("ix_staff_tasks_customer_id"))
@@ -2337,6 +2783,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_journey_enrolments_customer_id"))
 
     op.drop_table("journey_enrolments")
+    with op.batch_alter_table("handover_transfers", schema=None) as batch_op:
+        batch_op.drop_index("ix_handover_transfers_customer_requested")
+
+    op.drop_table("handover_transfers")
     op.drop_table("experiment_arms")
     op.drop_table("content_pack_items")
     with op.batch_alter_table("churn_warnings", schema=None) as batch_op:
@@ -2345,11 +2795,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_churn_warnings_customer")
 
     op.drop_table("churn_warnings")
+    op.drop_table("channel_codes")
     with op.batch_alter_table("assessments", schema=None) as batch_op:
         batch_op.drop_index("ix_assessments_unit_id")
         batch_op.drop_index("ix_assessments_staff_id")
 
     op.drop_table("assessments")
+    op.drop_table("wecom_sync_runs")
+    op.drop_table("wecom_apps")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_expires_at"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_account_id"))
@@ -2410,6 +2863,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_import_jobs_file_sha256"))
 
     op.drop_table("import_jobs")
+    with op.batch_alter_table("handover_batches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_batches_takeover_staff_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_batches_handover_staff_id"))
+
+    op.drop_table("handover_batches")
     op.drop_table("experiments")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_staff_occurred")
@@ -2462,6 +2920,14 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     op.drop_table("advisor_runs")
+    with op.batch_alter_table("wecom_group_stat_snapshots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wecom_group_stat_snapshots_day"))
+
+    op.drop_table("wecom_group_stat_snapshots")
+    with op.batch_alter_table("wecom_behavior_snapshots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wecom_behavior_snapshots_day"))
+
+    op.drop_table("wecom_behavior_snapshots")
     with op.batch_alter_table("staff_roles", schema=None) as batch_op:
         batch_op.drop_index("ix_staff_roles_role_code")
 
@@ -2494,6 +2960,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_staff_unit_id"))
 
     op.drop_table("staff")
+    with op.batch_alter_table("wecom_callback_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_wecom_callback_events_status_received")
+
+    op.drop_table("wecom_callback_events")
     op.drop_table("tag_groups")
     op.drop_table("rollup_state")
     with op.batch_alter_table("rollup_presence_months", schema=None) as batch_op:
