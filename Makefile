@@ -30,9 +30,11 @@ $(VENDOR)/echarts.min.js: node_modules/.package-lock.json
 	cp node_modules/echarts/dist/echarts.min.js $@
 
 # Builds the demo brand once (re-running reuses the database file) and serves the console.
+# With SIYU_WECOM_FAKE=1 it also starts the fake WeCom server on loopback and points Siyu at it (live adds).
 demo: setup
 	$(BIN)/siyu db upgrade
 	$(BIN)/siyu demo --if-empty
+	@if [ "$${SIYU_WECOM_FAKE:-0}" = "1" ]; then sh tools/demo_wecom_fake.sh; fi
 	$(BIN)/siyu serve
 
 lint: setup

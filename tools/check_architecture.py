@@ -11,6 +11,12 @@ SRC = ROOT / "src" / "siyu"
 MAX_LINES = 650
 NO_COMMIT_FILES = ("service.py", "repository.py")
 COMMIT = re.compile(r"\.commit\(\)")
+# Import rules between layers: (files under this folder, must not import this module).
+FORBIDDEN_IMPORTS = (
+    (SRC, "fake_wecom"),  # the fake WeCom server is for tests and the demo, never the product's runtime
+    (SRC / "channels", "siyu.journeys"),  # adapters plug into journeys, never the other way round
+    (SRC / "channels", "siyu.wecom"),  # the protocol layer sits below the WeCom product package
+)
 
 
 def main() -> int:
@@ -26,6 +32,11 @@ def main() -> int:
             for number, line in enumerate(text.splitlines(), start=1):
                 if COMMIT.search(line):
                     problems.append(f"{rel}:{number}: services and repositories never commit; the edge does")
+        for folder, module in FORBIDDEN_IMPORTS:
+            if path.is_relative_to(folder) and re.search(
+                rf"^\s*(from|import) {re.escape(module)}\b", text, re.M
+            ):
+                problems.append(f"{rel}: imports {module}, which this layer must not depend on")
     sys.path.insert(0, str(ROOT / "src"))
     from siyu.db.migrate import heads
 

@@ -115,6 +115,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from siyu.web.security import SecurityHeadersMiddleware
     from siyu.web.tag_views import router as tag_router
     from siyu.web.views import router as web_router
+    from siyu.wecom.callback_api import router as wecom_callback_router
+    from siyu.wecom.callback_views import router as wecom_callbacks_router
+    from siyu.wecom.handover_views import router as wecom_handover_router
+    from siyu.wecom.send_views import router as wecom_send_router
+    from siyu.wecom.sync_views import router as wecom_sync_router
+    from siyu.wecom.views import router as wecom_router
 
     app = FastAPI(
         title="Siyu",
@@ -163,6 +169,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(content_pack_router)
     app.include_router(scripts_router)
     app.include_router(inbox_router)
+    app.include_router(wecom_router)  # /wecom hub, /wecom/settings, /wecom/channel-codes
+    app.include_router(wecom_sync_router)  # /wecom/sync
+    app.include_router(wecom_send_router)  # /wecom/mass-sends, /wecom/moments
+    app.include_router(wecom_handover_router)  # /wecom/handover
+    app.include_router(wecom_callbacks_router)  # /wecom/callbacks (the inbox page)
+    app.include_router(wecom_callback_router)  # /wecom/callback: no login, signature-checked, CSRF-exempt
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

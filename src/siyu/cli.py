@@ -81,6 +81,7 @@ def _register_domains() -> None:
     from siyu.reports.cli import reports_app
     from siyu.segments.cli import segments_app
     from siyu.talent.cli import talent_app
+    from siyu.wecom.cli import wecom_app
     from siyu.worker.cli import worker
 
     app.add_typer(user_app, name="user")
@@ -99,6 +100,7 @@ def _register_domains() -> None:
     app.add_typer(talent_app, name="talent")
     app.add_typer(compliance_app, name="compliance")
     app.add_typer(journeys_app, name="journeys")
+    app.add_typer(wecom_app, name="wecom")
 
 
 _register_domains()

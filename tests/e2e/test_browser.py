@@ -374,3 +374,10 @@ def test_scripts_and_inbox_in_chromium(demo: tuple[str, Path]) -> None:
     from tests.e2e.journeys_check import run_and_check
 
     run_and_check(*demo)
+
+
+def test_wecom_console_in_chromium(demo: tuple[str, Path]) -> None:
+    """The admin configures WeCom against a fake server, creates a channel code and walks every WeCom page."""
+    from tests.e2e.wecom_check import run_and_check
+
+    run_and_check(*demo)

@@ -27,6 +27,11 @@ from siyu.talent.competency_api import router as talent_competency_router
 from siyu.talent.cycle_api import router as talent_cycle_router
 from siyu.talent.gaps_api import router as talent_gaps_router
 from siyu.talent.roles_api import router as talent_roles_router
+from siyu.wecom.channel_code_api import router as wecom_channel_codes_router
+from siyu.wecom.handover_api import router as wecom_handover_router
+from siyu.wecom.send_api import router as wecom_send_router
+from siyu.wecom.settings_api import router as wecom_settings_router
+from siyu.wecom.sync_api import router as wecom_sync_router
 
 api_router = APIRouter()
 api_router.include_router(org_router)
@@ -52,3 +57,8 @@ api_router.include_router(journeys_router)
 api_router.include_router(scripts_router)
 api_router.include_router(content_packs_router)
 api_router.include_router(tasks_router)
+api_router.include_router(wecom_settings_router)
+api_router.include_router(wecom_channel_codes_router)
+api_router.include_router(wecom_send_router)  # /wecom/mass-sends, /wecom/moments
+api_router.include_router(wecom_handover_router)
+api_router.include_router(wecom_sync_router)

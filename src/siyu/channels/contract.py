@@ -82,4 +82,5 @@ def adapter_names() -> list[str]:
 def _ensure_builtin() -> None:
     # The built-in adapters register themselves on import; importing here keeps callers free of it.
     import siyu.channels.loopback
-    import siyu.channels.staff_task  # noqa: F401
+    import siyu.channels.staff_task
+    import siyu.channels.wecom.adapter  # noqa: F401

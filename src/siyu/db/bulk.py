@@ -187,8 +187,11 @@ def insert_rows(
             cursor.executemany(sql, batches)  # type: ignore[arg-type]  # both drivers take any iterable
         else:
             full = 0
-        if full < len(rows):
-            cursor.executemany(head + one, rows[full:])
+        rest = rows[full:]
+        if len(rest) > 1 and columns:  # the remainder as one statement too: executemany would send a row each
+            cursor.execute(head + ", ".join([one] * len(rest)), list(chain.from_iterable(rest)))
+        elif rest:
+            cursor.executemany(head + one, rest)
     finally:
         cursor.close()
 

@@ -92,6 +92,8 @@ class ChannelMembership(IdPk, Base):
     add_way: Mapped[int | None] = mapped_column(Integer)
     remark: Mapped[str | None] = mapped_column(String(100))
     join_scene: Mapped[int | None] = mapped_column(Integer)
+    # When a WeCom full sync last saw this follow: open ones it did not see are closed when it ends.
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TagGroup(IdPk, TimestampMixin, Base):

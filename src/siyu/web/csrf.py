@@ -18,6 +18,8 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Bearer-token API calls carry no ambient credentials, so CSRF does not apply to them.
 EXEMPT_PREFIXES = ("/api/", "/static/")
+# Server-to-server callbacks authenticated by their own signature (WeCom's msg_signature), never by cookies.
+EXEMPT_PATHS = frozenset({"/wecom/callback"})
 # The sign-in form always carries the pre-session token, even if the browser signed in in another tab.
 PRE_SESSION_PATHS = frozenset({"/login"})
 
@@ -91,6 +93,7 @@ class CsrfMiddleware:
             scope["type"] != "http"
             or scope["method"] not in UNSAFE_METHODS
             or path.startswith(EXEMPT_PREFIXES)
+            or path in EXEMPT_PATHS
             or path == "/api"
         ):
             await self.app(scope, receive, send)

@@ -132,4 +132,15 @@ def register_builtin_jobs() -> list[Job]:
     from siyu.compliance.jobs import register_compliance_jobs
 
     register_compliance_jobs()
+    from siyu.wecom.groupmsg_service import register_send_jobs
+
+    register_send_jobs()  # wecom.track_group_messages, wecom.poll_moments
+    from siyu.wecom.callback_service import register_callback_jobs
+    from siyu.wecom.handover_service import register_handover_jobs
+
+    register_callback_jobs()  # wecom.process_callbacks: what the request's background task did not finish
+    register_handover_jobs()  # wecom.poll_transfers
+    from siyu.wecom.sync_service import register_sync_jobs
+
+    register_sync_jobs()  # wecom.incremental_sync (hourly), wecom.behaviour_snapshots, wecom.push_tags
     return registered_jobs()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 08:01:51.716698
+Create Date: 2026-11-24 08:07:41.990854
 """
 
 from collections.abc import Sequence
@@ -779,6 +779,7 @@ def upgrade() -> None:
         sa.Column("add_way", sa.Integer(), nullable=True),
         sa.Column("remark", sa.String(length=100), nullable=True),
         sa.Column("join_scene", sa.Integer(), nullable=True),
+        sa.Column("synced_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
