@@ -115,6 +115,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from siyu.web.security import SecurityHeadersMiddleware
     from siyu.web.tag_views import router as tag_router
     from siyu.web.views import router as web_router
+    from siyu.wecom.behaviour_views import router as wecom_behaviour_router
     from siyu.wecom.callback_api import router as wecom_callback_router
     from siyu.wecom.callback_views import router as wecom_callbacks_router
     from siyu.wecom.handover_views import router as wecom_handover_router
@@ -171,6 +172,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(inbox_router)
     app.include_router(wecom_router)  # /wecom hub, /wecom/settings, /wecom/channel-codes
     app.include_router(wecom_sync_router)  # /wecom/sync
+    app.include_router(wecom_behaviour_router)  # /wecom/behaviour
     app.include_router(wecom_send_router)  # /wecom/mass-sends, /wecom/moments
     app.include_router(wecom_handover_router)  # /wecom/handover
     app.include_router(wecom_callbacks_router)  # /wecom/callbacks (the inbox page)

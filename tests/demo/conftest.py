@@ -48,6 +48,8 @@ NOT_DETERMINISTIC_COLUMNS = {
     # Journeys copied from the templates through the definition service, stamped when copied.
     "journeys": {"created_at"},
     "journey_versions": {"created_at"},
+    # Channel codes are saved through the channel-code service, stamped when saved.
+    "channel_codes": {"created_at"},
 }
 
 

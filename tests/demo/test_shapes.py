@@ -49,6 +49,16 @@ EMPTY_BY_DESIGN = {
     "insight_settings_versions",
     # A segment-triggered journey's last-scan members: none of the demo's active journeys is segment-triggered.
     "journey_segment_members",
+    # The demo brand has no WeCom app (SIYU_WECOM_FAKE=1 make demo connects one): nothing received or sent yet.
+    "wecom_apps",
+    "wecom_callback_events",
+    "wecom_welcomes",
+    "wecom_sync_runs",
+    "wecom_group_messages",
+    "wecom_moments",
+    "wecom_moment_staff",
+    "handover_batches",
+    "handover_transfers",
 }
 
 

@@ -114,6 +114,9 @@ def _wait_processed(db: Path, expected: int, timeout: float = 20.0) -> list[tupl
 
 def run_and_check(url: str, db: Path) -> None:
     """Configure WeCom against a fake, create a channel code, walk every WeCom page, scan the code, recount."""
+    # The console walk switches the admin to English; headings below are checked against the Chinese catalog.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE accounts SET locale = 'zh'")
     facts = _facts(db)
     (a_id, a_userid, a_name, _), (b_id, b_userid, b_name, _), (_, c_userid, _, _) = facts["staff"][:3]
     secret = "e2eSecret" + secrets.token_hex(16)
@@ -358,7 +361,9 @@ def _check_moment(seen: dict[str, Any], db: Path, corp: FakeCorp, userids: dict[
     assert jobs[0].text == "端到端朋友圈：本周会员日"
 
 
-def _mass_send(db: Path, corp: FakeCorp, staff_id: int, userid: str, script_id: int) -> dict[int, int]:
+def _mass_send(
+    db: Path, corp: FakeCorp, staff_id: int, userid: str, script_id: int
+) -> tuple[dict[int, int], list[int]]:
     """A mass send on the wecom channel to a few of the member's customers; the member confirms in WeCom."""
     from sqlalchemy import select
 
@@ -407,12 +412,19 @@ def _mass_send(db: Path, corp: FakeCorp, staff_id: int, userid: str, script_id: 
             session.commit()
     finally:
         engine.dispose()
-    return results
+    return results, [c for c, _ in people]
 
 
-def _check_mass_sends(seen: dict[str, Any], db: Path, results: dict[int, int]) -> None:
+def _check_mass_sends(seen: dict[str, Any], db: Path, sent: tuple[dict[int, int], list[int]]) -> None:
     """The mass-sends page shows every template with the counts stored, and they match WeCom's results."""
+    results, people = sent
     with sqlite3.connect(db) as conn:
+        fates = dict(
+            conn.execute(
+                "SELECT customer_id, status FROM outbound_messages WHERE source_type = 'mass_send'"
+                " AND source_id = (SELECT max(id) FROM mass_sends)"
+            ).fetchall()
+        )
         stored = {
             r[0]: {"recipients": r[1], "sent": r[2], "not_friend": r[3], "over_limit": r[4]}
             for r in conn.execute(
@@ -433,3 +445,7 @@ def _check_mass_sends(seen: dict[str, Any], db: Path, results: dict[int, int]) -
     assert sum(r["sent"] for r in shown.values()) == results[1] == delivered
     assert sum(r["over_limit"] for r in shown.values()) == results[3]
     assert results[1] >= 1
+    # Each customer has one outbound row; the one who deleted the member failed, never reached WeCom as sent.
+    assert set(fates) == set(people)
+    assert fates[people[0]] in ("failed", "opted_out", "capped")
+    assert sum(1 for f in fates.values() if f == "confirmed") == results[1]

@@ -31,6 +31,7 @@ from siyu.models import (
 )
 from siyu.models.compliance import ComplianceCategory, IncidentStatus, SensitiveIncident, Severity
 from siyu.models.insights import ChurnWarning, RfmSnapshot
+from siyu.models.wecom import WecomBehaviorSnapshot, WecomGroupStatSnapshot
 from siyu.org.service import create_staff, create_unit
 
 ZONE = ZoneInfo("Asia/Shanghai")  # no DST, so SQLite's fixed-offset shift is exact
@@ -170,7 +171,39 @@ def build(session: Session, seed: int = 11, customers: int = 90) -> None:
     # A separate stream, so the rows above stay exactly what they were before insights existed.
     _insights(session, random.Random(seed + 1), staff_ids, ids, stores)
     _incidents(session, random.Random(seed + 2), staff_ids, stores)
+    _wecom_snapshots(session, random.Random(seed + 3), staff_ids)
     session.flush()
+
+
+def _wecom_snapshots(session: Session, rng: random.Random, staff_ids: list[int]) -> None:
+    """Daily WeCom behaviour / group snapshots with gaps (missing days), chat-less days and absent rates."""
+    fetched = local(WINDOW_LAST, 12)
+    for staff_id in staff_ids:
+        for n in range((WINDOW_LAST - WINDOW_FIRST).days + 1):
+            day = WINDOW_FIRST + timedelta(days=n)
+            if rng.random() < 0.15:
+                continue  # the sync missed this day
+            chats = rng.choice([0, 0, 1, 3, 7])
+            session.add(
+                WecomBehaviorSnapshot(
+                    staff_id=staff_id,
+                    day=day,
+                    chat_cnt=chats,
+                    message_cnt=chats * rng.randrange(1, 6),
+                    reply_percentage=rng.choice([None, 50.0, 87.5, 100.0]) if chats else None,
+                    avg_reply_time=rng.choice([None, 2, 15, 90]) if chats else None,
+                    negative_feedback_cnt=rng.choice([0, 0, 0, 1]),
+                    new_apply_cnt=rng.randrange(3),
+                    new_contact_cnt=rng.randrange(4),
+                    fetched_at=fetched,
+                )
+            )
+            if rng.random() < 0.5:
+                session.add(
+                    WecomGroupStatSnapshot(
+                        staff_id=staff_id, day=day, msg_total=rng.randrange(40), fetched_at=fetched
+                    )
+                )
 
 
 def _incidents(session: Session, rng: random.Random, staff_ids: list[int], stores: list[int | None]) -> None:
@@ -288,6 +321,8 @@ class Raw:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     incidents: list[dict[str, Any]] = field(default_factory=list)
+    wecom_behaviour: list[dict[str, Any]] = field(default_factory=list)
+    wecom_groups: list[dict[str, Any]] = field(default_factory=list)
 
     def subtree(self, unit_id: int) -> set[int]:
         """Ids of the unit and every unit below it."""
@@ -315,4 +350,6 @@ def load(session: Session) -> Raw:
         snapshots=_rows(session, RfmSnapshot),
         warnings=_rows(session, ChurnWarning),
         incidents=_rows(session, SensitiveIncident),
+        wecom_behaviour=_rows(session, WecomBehaviorSnapshot),
+        wecom_groups=_rows(session, WecomGroupStatSnapshot),
     )

@@ -311,7 +311,34 @@ class Naive:
                 for i in self.raw.incidents
                 if i["status"] == "confirmed" and self.in_period(i["occurred_at"])
             ]
+        if code.startswith("wecom_"):
+            return self.wecom(code)
         raise KeyError(code)
+
+    def wecom(self, code: str) -> tuple[str, list[Item]]:
+        """WeCom snapshot metrics: rows whose day lies in first..last; missing days add nothing."""
+        p = self.period
+        if code == "wecom_group_messages":
+            groups = [g for g in self.raw.wecom_groups if p.first <= g["day"] <= p.last]
+            return "count", [(g["staff_id"], self.staff_unit(g["staff_id"]), (float(g["msg_total"]),)) for g in groups]  # fmt: skip
+        rows = [b for b in self.raw.wecom_behaviour if p.first <= b["day"] <= p.last]
+        out: list[Item] = []
+        for b in rows:
+            who, chats = b["staff_id"], b["chat_cnt"]
+            if code == "wecom_reply_rate":
+                if b["reply_percentage"] is None or not chats:
+                    continue
+                values: tuple[float, ...] = (b["reply_percentage"] / 100 * chats, float(chats))
+            elif code == "wecom_avg_reply_seconds":
+                if b["avg_reply_time"] is None or not chats:
+                    continue
+                values = (b["avg_reply_time"] * 60.0 * chats, float(chats))
+            else:
+                column = {"wecom_new_contacts": "new_contact_cnt", "wecom_negative_feedback": "negative_feedback_cnt",
+                          "wecom_chats": "chat_cnt", "wecom_messages": "message_cnt"}[code]  # fmt: skip
+                values = (float(b[column]),)
+            out.append((who, self.staff_unit(who), values))
+        return ("ratio" if code in ("wecom_reply_rate", "wecom_avg_reply_seconds") else "count"), out
 
     def values(self, code: str, kind: SubjectKind) -> dict[int, Any]:
         """Counts: subject → non-zero value; ratios: subject → (num, den) with den > 0; diffs: (new, ended)."""

@@ -30,6 +30,7 @@ from siyu.demo.talent import seed_assessments, seed_org_design
 from siyu.demo.tasks import write_tasks
 from siyu.demo.timeline import Calendar
 from siyu.demo.wecom import seed_channel_codes
+from siyu.demo.wecom_stats import seed_behaviour_snapshots
 from siyu.demo.writer import Reporter, Writer
 from siyu.errors import Conflict, Invalid
 from siyu.insights.refresh import refresh_insights
@@ -218,6 +219,7 @@ def build_demo(session: Session, params: DemoParams, reporter: Reporter | None =
     seed_journeys(session, params.as_of)  # article templates copied and running on real past events
     seed_mass_sends(session, params.as_of)  # past mass sends with capped / opted-out results, one scheduled
     seed_channel_codes(session)  # 活码 over the demo's own codes, so their funnels show the history
+    seed_behaviour_snapshots(session, params.as_of)  # 60 days of WeCom statistics from the demo's own chats
     return DemoResult(params=params, counts=counts, violations=violations, accounts=accounts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from siyu.errors import NotFound
+from siyu.performance import metrics_wecom
 from siyu.performance.contract import Direction, MetricDef, MetricGroup, SubjectKind, Unit
 
 ALL_SUBJECTS = frozenset(SubjectKind)
@@ -242,7 +243,9 @@ def _activity() -> list[MetricDef]:
     ]  # fmt: skip
 
 
-METRICS: dict[str, MetricDef] = {m.code: m for m in (*_users(), *_results(), *_activity())}
+METRICS: dict[str, MetricDef] = {
+    m.code: m for m in (*_users(), *_results(), *_activity(), *metrics_wecom.definitions())
+}
 
 
 def metric(code: str) -> MetricDef:

@@ -21,6 +21,7 @@ from siyu.performance import (
     metrics_insights,
     metrics_results,
     metrics_users,
+    metrics_wecom,
 )
 from siyu.performance.catalog import METRICS, metric
 from siyu.performance.contract import (
@@ -48,6 +49,8 @@ FAMILIES: dict[str, Callable[[Ctx], Facts]] = {
     "rfm": metrics_insights.rfm_facts,
     "warnings": metrics_insights.warning_facts,
     "incidents": metrics_compliance.incident_facts,
+    "wecom": metrics_wecom.behaviour_facts,
+    "wecom_groups": metrics_wecom.group_stat_facts,
 }
 
 
@@ -104,6 +107,13 @@ SPECS: dict[str, Spec] = {
     "reply_within_3min_rate": _ratio("messages", "fast_replies", "customer_msgs"),
     "unanswered_customers": _sum("messages", "unanswered_customers"),
     "sensitive_incidents": _sum("incidents", "confirmed_incidents"),
+    "wecom_new_contacts": _sum("wecom", "wecom_new_contacts"),
+    "wecom_negative_feedback": _sum("wecom", "wecom_negative_feedback"),
+    "wecom_chats": _sum("wecom", "wecom_chats"),
+    "wecom_messages": _sum("wecom", "wecom_messages"),
+    "wecom_reply_rate": _ratio("wecom", "wecom_replied_chats", "wecom_rated_chats"),
+    "wecom_avg_reply_seconds": _ratio("wecom", "wecom_reply_wait_sum", "wecom_timed_chats"),
+    "wecom_group_messages": _sum("wecom_groups", "wecom_group_messages"),
 }
 
 
