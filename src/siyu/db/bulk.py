@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     event,
     func,
+    insert,
     literal_column,
     select,
 )
@@ -246,6 +247,22 @@ def next_ids(session: Session, table: Table, count: int) -> list[int]:
         return sorted(int(v) for v in rows)
     start = connection.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {name}").scalar_one()  # noqa: S608
     return list(range(int(start), int(start) + count))
+
+
+def insert_returning_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows through the ORM's types (JSON, enums, UTC times, defaults) and return their ids in row order.
+
+    PostgreSQL: ids reserved from the sequence first, so the batched INSERT needs no ordered RETURNING.
+    SQLite: INSERT … RETURNING in parameter order (one writer at a time, so no reservation race).
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        ids = next_ids(session, table, len(rows))
+        session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.scalars(stmt, list(rows))]
 
 
 @contextmanager

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Table, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from siyu.customers.identity import normalise_phone
-from siyu.db.bulk import any_of
+from siyu.db.bulk import any_of, insert_if_absent, insert_returning_ids
 from siyu.events import NewEvent, record_events
 from siyu.models import (
     ChannelCode,
@@ -24,7 +24,6 @@ from siyu.models import (
     TagGroup,
 )
 from siyu.models.enums import AcquisitionSource, Channel, IdentityKind, LeaveReason, TagAppliedBy
-from siyu.wecom.bulk_rows import core_table, insert_all, insert_ignore, insert_with_ids
 
 if TYPE_CHECKING:
     from siyu.channels.wecom.schemas import ContactWithFollow
@@ -188,11 +187,10 @@ def _create_customers(
                 "created_at": now,
             }
         )
-    ids = insert_with_ids(session, core_table(Customer), values)
+    ids = insert_returning_ids(session, cast(Table, Customer.__table__), values)
     new = dict(zip(missing, ids, strict=True))
-    insert_all(
-        session,
-        core_table(CustomerIdentity),
+    session.execute(
+        insert(cast(Table, CustomerIdentity.__table__)),
         [
             {
                 "customer_id": cid,
@@ -220,7 +218,7 @@ def _add_identities(
         for v, c in sorted(wanted.items())
         if v not in owners
     ]
-    added = insert_ignore(session, core_table(CustomerIdentity), todo, ["value"])
+    added = insert_if_absent(session, cast(Table, CustomerIdentity.__table__), todo, ["value"])
     return len(added), conflicts
 
 
@@ -303,7 +301,7 @@ def _memberships(
     result.memberships_updated += len(updates)
     if not inserts:
         return
-    ids = insert_with_ids(session, core_table(m), inserts)
+    ids = insert_returning_ids(session, cast(Table, m.__table__), inserts)
     events = []
     for mid, (cid, sid, f) in zip(ids, keys, strict=True):
         result.membership_ids[(cid, sid)] = mid
@@ -372,7 +370,7 @@ def _tags(
             }
             for (c, t), s in sorted(want.items())
         ]
-        added = insert_ignore(session, core_table(CustomerTag), rows, ["customer_id", "tag_id"])
+        added = insert_if_absent(session, cast(Table, CustomerTag.__table__), rows, ["customer_id", "tag_id"])
         result.tags_added += len(added)
         events += [_tag_event("tagged", c, t, want[(c, t)], by_tag, now) for c, t in added]
     if replace and linked:
@@ -446,9 +444,8 @@ def upsert_contacts(
     by_unionid = identities_of(session, IdentityKind.unionid, unionid_of.values())
     matched = {e: by_unionid[u] for e, u in unionid_of.items() if e not in customer_of and u in by_unionid}
     if matched:
-        insert_all(
-            session,
-            core_table(CustomerIdentity),
+        session.execute(
+            insert(cast(Table, CustomerIdentity.__table__)),
             [
                 {"customer_id": c, "kind": IdentityKind.wecom_external_userid, "value": e, "created_at": now}
                 for e, c in sorted(matched.items())

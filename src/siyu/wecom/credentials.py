@@ -6,6 +6,8 @@ import base64
 import binascii
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +143,16 @@ def client_for(session: Session, **options: Any) -> WecomClient:
     """A WecomClient for the configured app, sharing the process-wide token cache (caller closes it)."""
     config = require_app(session)
     return client_for_config(config, **options)
+
+
+@contextmanager
+def opened_client(session: Session, client: WecomClient | None = None) -> Iterator[WecomClient]:
+    """The caller's client as is, or one for the configured app that is closed on leaving (tests pass their own)."""
+    if client is not None:
+        yield client
+        return
+    with client_for(session) as opened:
+        yield opened
 
 
 def client_for_config(config: WecomAppConfig, *, fresh_token: bool = False, **options: Any) -> WecomClient:

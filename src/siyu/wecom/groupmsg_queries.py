@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,9 +20,10 @@ from siyu.wecom.groupmsg_service import rows_of
 DETAIL_ROWS = 500
 
 
-@dataclass(frozen=True)
-class MassSendRow:
-    """One platform template as listed: sender, confirmation, platform counts and outbound counts."""
+class MassSendRow(BaseModel):
+    """One platform template as listed: sender, confirmation, platform counts (also the API's answer)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     msgid: str
@@ -65,16 +67,11 @@ def _rows(
     )
     if message_id is not None:
         stmt = stmt.where(WecomGroupMessage.id == message_id)
-    out = []
-    for m, name in session.execute(stmt):
-        out.append(
-            MassSendRow(
-                m.id, m.msgid, m.chat_type, m.staff_id, name, m.source_type, m.source_id, m.text, m.recipients,
-                m.staff_status, m.staff_sent_at, m.sent_count, m.not_friend_count, m.over_limit_count,
-                m.reminded_count, m.last_reminded_at, m.created_at, m.closed_at,
-            )
-        )  # fmt: skip
-    return out
+    fields = [f for f in MassSendRow.model_fields if f != "staff_name"]
+    return [
+        MassSendRow(staff_name=name, **{f: getattr(m, f) for f in fields})
+        for m, name in session.execute(stmt)
+    ]
 
 
 def list_mass_sends(session: Session, actor: Actor, limit: int = 100) -> list[MassSendRow]:

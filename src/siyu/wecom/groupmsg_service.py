@@ -31,7 +31,7 @@ from siyu.models.journeys import SendStatus
 from siyu.models.wecom import WecomGroupMessage
 from siyu.org import repository as org_repo
 from siyu.org.permissions import Actor
-from siyu.wecom.credentials import client_for, load_app
+from siyu.wecom.credentials import client_for, load_app, opened_client
 
 if TYPE_CHECKING:
     from siyu.channels.wecom.client import WecomClient
@@ -140,10 +140,8 @@ def track_group_messages(
         summary.skipped = "WeCom is not configured"
         return summary
     userid_of = _userids(session, {m.staff_id for m in messages if m.staff_id is not None})
-    own = client is None
-    client = client or client_for(session)
     seen: list[_Seen] = []
-    try:
+    with opened_client(session, client) as client:
         for m in messages:
             try:
                 seen.append(_fetch(client, m, userid_of.get(m.staff_id or 0)))
@@ -155,9 +153,6 @@ def track_group_messages(
         summary.checked = len(seen)
         _apply(session, seen, now, summary)
         _auto_remind(client, [s.message for s in seen], now, summary)
-    finally:
-        if own:
-            client.close()
     return summary
 
 
@@ -365,13 +360,8 @@ def remind(
             f"WeCom mass send {m.msgid}: reminded at {last:%Y-%m-%d %H:%M} UTC; WeCom allows 3 reminders per 24 h, "
             f"so Siyu waits 8 h between reminders (next after {last + REMIND_GAP:%Y-%m-%d %H:%M} UTC)"
         )
-    own = client is None
-    client = client or client_for(session)
-    try:
+    with opened_client(session, client) as client:
         client.remind_groupmsg_send(m.msgid)
-    finally:
-        if own:
-            client.close()
     m.reminded_count += 1
     m.last_reminded_at = now
     audit(session, actor, "wecom.mass_send.remind", "wecom_group_message", m.id, {"msgid": m.msgid})
@@ -395,13 +385,8 @@ def cancel(
         raise Conflict(
             f"WeCom mass send {m.msgid}: the sender's status is {m.staff_status}; only pending ones can be cancelled"
         )
-    own = client is None
-    client = client or client_for(session)
-    try:
+    with opened_client(session, client) as client:
         client.cancel_groupmsg_send(m.msgid)
-    finally:
-        if own:
-            client.close()
     m.staff_status, m.closed_at = "cancelled", now
     if m.task_id is not None:
         session.execute(

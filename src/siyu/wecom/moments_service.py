@@ -25,7 +25,7 @@ from siyu.models.enums import TaskStatus
 from siyu.models.wecom import WecomMoment, WecomMomentStaff
 from siyu.org import repository as org_repo
 from siyu.org.permissions import Actor
-from siyu.wecom.credentials import client_for, load_app
+from siyu.wecom.credentials import load_app, opened_client
 from siyu.wecom.groupmsg_service import _as_utc, finish_tasks
 
 if TYPE_CHECKING:
@@ -118,13 +118,8 @@ def create_moment(
         sender_userids=[str(userid_of[s]) for s in wanted],
         tag_ids=wecom_tags,
     )
-    own = client is None
-    client = client or client_for(session)
-    try:
+    with opened_client(session, client) as client:
         jobid = client.add_moment_task(request)
-    finally:
-        if own:
-            client.close()
     moment = WecomMoment(
         jobid=jobid,
         text=body,
@@ -196,10 +191,8 @@ def poll_moments(
     by_moment: dict[int, list[tuple[WecomMomentStaff, str | None]]] = {}
     for row, userid in staff_rows:
         by_moment.setdefault(row.moment_id, []).append((row, userid))
-    own = client is None
-    client = client or client_for(session)
     finished: list[tuple[int, int | None, datetime]] = []
-    try:
+    with opened_client(session, client) as client:
         for m in moments:
             try:
                 _poll_one(client, m, by_moment.get(m.id, []), now, summary, finished)
@@ -208,9 +201,6 @@ def poll_moments(
                 break
             except WecomError as exc:
                 summary.errors.append(f"{m.jobid}: {exc}")
-    finally:
-        if own:
-            client.close()
     summary.tasks_done = finish_tasks(session, finished, now, "published in WeCom (get_moment_task)")
     return summary
 

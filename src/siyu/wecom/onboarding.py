@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -19,7 +17,7 @@ from siyu.journeys.render import RenderItem, render_many
 from siyu.models import Customer, Event, Staff, Tag
 from siyu.models.wecom import ChannelCode, WecomCallbackEvent, WecomWelcome, WelcomeStatus
 from siyu.org.permissions import Actor, DataScope, PermissionRole
-from siyu.wecom.credentials import client_for
+from siyu.wecom.credentials import opened_client
 
 if TYPE_CHECKING:
     from siyu.channels.wecom.client import WecomClient
@@ -48,15 +46,6 @@ def _actor(staff_id: int | None) -> Actor:
     return Actor(
         account_id=None, username="wecom", role=PermissionRole.admin, scope=DataScope.all, staff_id=staff_id
     )
-
-
-@contextmanager
-def _opened(session: Session, client: WecomClient | None) -> Iterator[WecomClient]:
-    if client is not None:
-        yield client
-    else:
-        with client_for(session) as opened:
-            yield opened
 
 
 def _attribute(session: Session, customer: Customer, code: ChannelCode, staff_id: int | None) -> None:
@@ -161,7 +150,7 @@ def on_contact_added(
         _attribute(session, session.get_one(Customer, out.customer_id), code, out.staff_id)
         session.flush()
     already = session.scalar(select(WecomWelcome).where(WecomWelcome.callback_event_id == event_row.id))
-    with _opened(session, client) as wecom:
+    with opened_client(session, client) as wecom:
         welcome = already or _welcome(session, wecom, event_row, code, out.customer_id, out.staff_id, now)
         out.welcome, out.welcome_reason = welcome.status, welcome.reason
         if code is None or out.customer_id is None:

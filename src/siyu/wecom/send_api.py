@@ -18,27 +18,8 @@ router = APIRouter(prefix="/wecom", responses=ERROR_RESPONSES, dependencies=DOCU
 TAGS: list[str | Enum] = ["wecom"]
 
 
-class MassSendOut(BaseModel):
-    """One platform template (add_msg_template) with the sender's confirmation and per-recipient counts."""
-
-    id: int
-    msgid: str
-    chat_type: str
-    staff_id: int | None
-    staff_name: str | None
-    source_type: str
-    source_id: int | None
-    text: str | None
-    recipients: int
-    staff_status: str
-    staff_sent_at: datetime | None
-    sent_count: int
-    not_friend_count: int
-    over_limit_count: int
-    reminded_count: int
-    last_reminded_at: datetime | None
-    created_at: datetime
-    closed_at: datetime | None
+# The read side's row is the answer as it is.
+MassSendOut = queries.MassSendRow
 
 
 class RecipientOut(BaseModel):
@@ -105,10 +86,6 @@ class MomentOut(BaseModel):
     staff: list[MomentStaffOut] = Field(default_factory=list)
 
 
-def _mass_out(row: queries.MassSendRow) -> MassSendOut:
-    return MassSendOut.model_validate(row, from_attributes=True)
-
-
 def _summary(s: service.TrackSummary | moments.MomentsSummary) -> TrackOut:
     counts = {k: v for k, v in vars(s).items() if isinstance(v, int)}
     return TrackOut(counts=counts, errors=s.errors, skipped=s.skipped)
@@ -117,7 +94,7 @@ def _summary(s: service.TrackSummary | moments.MomentsSummary) -> TrackOut:
 @router.get("/mass-sends", response_model=list[MassSendOut], tags=TAGS)
 def list_mass_sends(session: SessionDep, actor: ActorDep) -> list[MassSendOut]:
     """The latest 100 platform templates whose sender is in the caller's scope."""
-    return [_mass_out(r) for r in queries.list_mass_sends(session, actor)]
+    return [r for r in queries.list_mass_sends(session, actor)]
 
 
 @router.post("/mass-sends/track", response_model=TrackOut, tags=TAGS)
@@ -133,7 +110,7 @@ def get_mass_send(session: SessionDep, actor: ActorDep, message_id: int) -> Mass
     """One template with its outbound rows counted by status and the first recipients."""
     d = queries.mass_send_detail(session, actor, message_id)
     return MassSendDetailOut(
-        mass_send=_mass_out(d.row),
+        mass_send=d.row,
         by_status=d.by_status,
         recipients=[RecipientOut.model_validate(r) for r in d.recipients],
         more=d.more,
@@ -145,7 +122,7 @@ def remind(session: SessionDep, actor: WriterDep, message_id: int) -> MassSendOu
     """Remind the sender in WeCom (at most 3 per 24 h: 409 naming the next allowed time)."""
     service.remind(session, actor, message_id)
     session.commit()
-    return _mass_out(queries.mass_send_detail(session, actor, message_id).row)
+    return queries.mass_send_detail(session, actor, message_id).row
 
 
 @router.post("/mass-sends/{message_id}/cancel", response_model=MassSendOut, tags=TAGS)
@@ -153,7 +130,7 @@ def cancel(session: SessionDep, actor: WriterDep, message_id: int) -> MassSendOu
     """Cancel a template the sender has not confirmed: its task is cancelled and its queued rows fail."""
     service.cancel(session, actor, message_id)
     session.commit()
-    return _mass_out(queries.mass_send_detail(session, actor, message_id).row)
+    return queries.mass_send_detail(session, actor, message_id).row
 
 
 def _moment_out(session: SessionDep, actor: ActorDep, moment_id: int) -> MomentOut:

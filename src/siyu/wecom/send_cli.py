@@ -26,7 +26,6 @@ def _ids(raw: str) -> list[int]:
 @mass_app.command("list")
 def list_command(output: str = typer.Option("text", "--format", help="text or json")) -> None:
     """The latest platform templates with confirmation and per-recipient counts."""
-    from dataclasses import asdict
 
     from siyu.db.engine import unit_of_work
     from siyu.org.permissions import SYSTEM_ACTOR
@@ -35,7 +34,7 @@ def list_command(output: str = typer.Option("text", "--format", help="text or js
     with unit_of_work() as session:
         rows = list_mass_sends(session, SYSTEM_ACTOR)
     if output == "json":
-        typer.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2, default=str))
+        typer.echo(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2, default=str))
         return
     typer.echo(f"{len(rows)} mass send(s)")
     for r in rows:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from siyu.db.bulk import any_of
+from siyu.db.bulk import any_of, insert_returning_ids
 from siyu.events import NewEvent, record_events
 from siyu.models import ChannelMembership, ChatGroup
 from siyu.models.enums import Channel, IdentityKind, LeaveReason
-from siyu.wecom.bulk_rows import core_table, insert_with_ids
 from siyu.wecom.contacts import close_memberships, epoch, identities_of, staff_by_userid
 from siyu.wecom.sync_service import SyncContext
 
@@ -74,7 +73,7 @@ def upsert_groups(
                 update(ChatGroup).where(ChatGroup.id == group.id).values(dismissed_at=None, **fields)
             )
     if new_rows:
-        ids = insert_with_ids(session, core_table(ChatGroup), new_rows)
+        ids = insert_returning_ids(session, cast(Table, ChatGroup.__table__), new_rows)
         result.group_ids_by_chat.update(zip([r["external_id"] for r in new_rows], ids, strict=True))
         result.new_groups = len(new_rows)
     result.group_ids_by_chat.update({k: g.id for k, g in existing.items()})
@@ -128,7 +127,7 @@ def _members(
     result.left = len(close_memberships(session, gone, reason, now))
     if not inserts:
         return
-    ids = insert_with_ids(session, core_table(m), inserts)
+    ids = insert_returning_ids(session, cast(Table, m.__table__), inserts)
     record_events(
         session,
         [

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from siyu.channels.wecom.schemas import WECOM_TZ, epoch_to_day
-from siyu.db.bulk import any_of
+from siyu.db.bulk import any_of, insert_if_absent
 from siyu.models import WecomBehaviorSnapshot, WecomGroupStatSnapshot
-from siyu.wecom.bulk_rows import core_table, insert_ignore
 from siyu.wecom.contacts import staff_by_userid
 from siyu.wecom.sync_service import SyncContext
 
@@ -96,7 +96,7 @@ def stage_behaviour(ctx: SyncContext) -> None:
                         "fetched_at": fetched,
                     }
                 )
-            added = insert_ignore(s, core_table(WecomBehaviorSnapshot), values, ["id"])
+            added = insert_if_absent(s, cast(Table, WecomBehaviorSnapshot.__table__), values, ["id"])
             ctx.count(behaviour_days=len(added))
         run.progress_done = index + 1
         ctx.save(staff_index=index + 1)
@@ -145,7 +145,7 @@ def stage_group_stats(ctx: SyncContext) -> None:
                         "fetched_at": fetched,
                     }
                 )
-            added = insert_ignore(s, core_table(WecomGroupStatSnapshot), values, ["id"])
+            added = insert_if_absent(s, cast(Table, WecomGroupStatSnapshot.__table__), values, ["id"])
             ctx.count(group_stat_days=len(added))
             run.progress_done = (run.progress_done or 0) + 1
             ctx.save()
