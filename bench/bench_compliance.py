@@ -1,13 +1,15 @@
 """Compliance detection throughput on one core, and the keyword automaton's build time and memory.
 
-Run: .venv/bin/python bench/bench_compliance.py [--messages 100000] [--keywords 20000] [--batch 1000]
-     [--baseline-sample 2000] [--repeat 3] [--automata-only | --no-automata]
+Run: .venv/bin/python bench/bench_compliance.py [--messages 100000] [--keywords 20000] [--batch 2000]
+     [--other-batches 1000,5000] [--baseline-sample 2000] [--repeat 3] [--automata-only | --no-automata]
 Prints JSON:
 - pipeline: end-to-end messages/s of ComplianceEngine.detect (normalise + keyword rules + pattern
   detectors + the abuse classifier) over generated ~40-character messages (clean service chat with a
   share of violations and evasions) with --keywords generated Chinese keywords loaded as rules, plus
   per-stage CPU µs/message (views = normalise, keyword, patterns, classifier) timed separately on the same
-  batches (CPU time: on a shared machine the wall clock also counts other processes' turns);
+  batches (CPU time: on a shared machine the wall clock also counts other processes' turns). The default
+  batch is the one a JSONL archive import detects over (ingest.FILE_BATCH); --other-batches adds the
+  end-to-end figure at other batch sizes in the same run (an HTTP ingest call carries 1 to 5,000);
 - baseline: the naive way in the same run (`term in text` for every keyword + the same kind of
   regexes, per message) on --baseline-sample messages, extrapolated to messages/s;
 - automata: ahocorasick-rs vs pyahocorasick (and our KeywordMatcher) at 20,000 and 200,000
@@ -35,6 +37,7 @@ from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from compliance_data import keywords, messages  # noqa: E402
+from siyu.compliance.ingest import FILE_BATCH  # noqa: E402
 
 NOW = datetime(2026, 11, 1, 10, tzinfo=UTC)
 CATS = ("abuse", "private_deal", "diverted_order", "forbidden_promise", "competitor")
@@ -141,7 +144,9 @@ def automata(sizes: list[int]) -> list[dict[str, Any]]:
     return out
 
 
-def pipeline(n_messages: int, n_keywords: int, batch: int, sample: int, repeat: int) -> dict[str, Any]:
+def pipeline(
+    n_messages: int, n_keywords: int, batch: int, sample: int, repeat: int, others: list[int]
+) -> dict[str, Any]:
     """End-to-end engine throughput, per-stage split and the naive baseline, in one process."""
     from siyu.compliance.contract import MessageIn
     from siyu.compliance.engine import _load_classifier, build_engine
@@ -180,6 +185,20 @@ def pipeline(n_messages: int, n_keywords: int, batch: int, sample: int, repeat: 
         findings = sum(len(engine.detect(b)) for b in batches)
         runs.append((time.perf_counter() - wall, time.process_time() - cpu))
     wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
+    # The same messages in other batch sizes, best CPU time of `repeat` runs each.
+    by_batch: dict[str, dict[str, float]] = {}
+    for size in others:
+        chunks = [msgs[i : i + size] for i in range(0, len(msgs), size)]
+        best = 1e9
+        for _ in range(repeat):
+            t = time.process_time()
+            for chunk in chunks:
+                engine.detect(chunk)
+            best = min(best, time.process_time() - t)
+        by_batch[str(size)] = {
+            "cpu_us_per_message": round(best / n_messages * 1e6, 2),
+            "messages_per_cpu_s": round(n_messages / best),
+        }
 
     # Each stage alone on the same batches, best of `repeat` (CPU time: on a shared machine the wall
     # clock also counts other processes' turns). "views" builds every view the detectors share (keyword,
@@ -227,6 +246,7 @@ def pipeline(n_messages: int, n_keywords: int, batch: int, sample: int, repeat: 
         "messages_per_s": round(n_messages / wall),
         "messages_per_cpu_s": round(n_messages / cpu),
         "findings": findings,
+        "end_to_end_by_batch": by_batch,
         "stage_us_per_message": per_stage,
         "baseline": {
             "method": "per message: `k in text` for every keyword + 4 regexes; timed on a sample, extrapolated",
@@ -251,7 +271,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--keywords", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=FILE_BATCH)
+    parser.add_argument("--other-batches", default="1000,5000", help="comma-separated; empty for none")
     parser.add_argument("--baseline-sample", type=int, default=2000)
     parser.add_argument(
         "--repeat", type=int, default=3, help="end-to-end and stage runs; the best is reported"
@@ -265,9 +286,11 @@ def main() -> None:
         return
     out: dict[str, Any] = {"python": sys.version.split()[0], "cpus_used": 1}
     if not args.automata_only:
+        others = [int(b) for b in args.other_batches.split(",") if b.strip()]
         out["pipeline"] = pipeline(
-            args.messages, args.keywords, args.batch, args.baseline_sample, args.repeat
+            args.messages, args.keywords, args.batch, args.baseline_sample, args.repeat, others
         )
+
     if not args.no_automata:
         out["automata"] = automata([20_000, 200_000])
     print(json.dumps(out, ensure_ascii=False, indent=2))

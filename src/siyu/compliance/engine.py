@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,8 @@ from siyu.compliance.contract import Detector, Finding, MessageIn, Normalised
 from siyu.compliance.keywords import GlobalWhitelist, KeywordMatcher, KeywordRuleSpec
 from siyu.compliance.normalise import BatchViews, normalise_many
 from siyu.models.compliance import ComplianceCategory, SensitiveRule, Severity, WhitelistPhrase
+
+_msgid = attrgetter("msgid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,9 @@ class ComplianceEngine:
                 out.append(
                     replace(f, severity=setting.severity) if defers and f.severity != setting.severity else f
                 )
-        order = {m.msgid: i for i, m in enumerate(messages)}
+        if len(out) < 2:
+            return out
+        order = dict(zip(map(_msgid, messages), range(len(messages)), strict=True))
         out.sort(key=lambda f: (order.get(f.msgid, len(order)), f.start, f.detector, f.rule_key))
         return out
 

@@ -28,6 +28,8 @@ ACTIONS = ("send", "recall", "switch")
 IN_CHUNK = 500
 # Largest batch one HTTP call may carry: bigger uploads go through the JSONL file command.
 MAX_BATCH = 5000
+# Records per transaction (and per detection batch) when a JSONL archive file is ingested.
+FILE_BATCH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +297,9 @@ def _ids_of(session: Session, msgids: Sequence[str]) -> list[int]:
 _PLACEHOLDER: dict[str, Any] = {"action": "switch"}
 
 
-def read_jsonl(path: Path, batch_size: int = 2000) -> Iterator[tuple[int, list[object], list[RecordError]]]:
+def read_jsonl(
+    path: Path, batch_size: int = FILE_BATCH
+) -> Iterator[tuple[int, list[object], list[RecordError]]]:
     """Batches of a JSONL file: (index of the first line, records, lines that are not JSON)."""
     batch: list[object] = []
     bad: list[RecordError] = []

@@ -128,6 +128,8 @@ class _Automaton:
         self.is_term = [any(r[1] == _TERM for r in roles) for roles in self.roles]
         self.term_mask = np.array(self.is_term, dtype=bool)
         self.codes = _two_byte_table(self.phrases)
+        # Which characters some phrase holds (None when the two-byte table could not be built).
+        self.in_phrase = None if self.codes is None else self.codes != 0x8000
         self.automaton: ahocorasick_rs.AhoCorasick | ahocorasick_rs.BytesAhoCorasick | None = None
         if self.phrases and self.codes is not None:
             codes = self.codes
@@ -170,12 +172,17 @@ class _Automaton:
         return out
 
 
-def repeat_indexes(texts: Sequence[str]) -> list[int]:
-    """The indexes of the texts holding a run of one repeated character (those collapsing changes)."""
+def repeat_indexes(texts: Sequence[str], relevant: npt.NDArray[np.bool_] | None = None) -> list[int]:
+    """The indexes of the texts holding a run of one repeated character (those collapsing changes).
+
+    relevant: a code-point table; only runs of characters it marks count (None: every character).
+    """
     if not texts:
         return []
     codes = np.frombuffer(SEPARATOR.join(texts).encode("utf-32-le"), dtype=np.uint32)
     at = np.flatnonzero((codes[:-1] == codes[1:]) & (codes[:-1] != 0))
+    if relevant is not None and len(at):
+        at = at[relevant[np.minimum(codes[at], TABLE_LIMIT)]]
     if not len(at):
         return []
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
@@ -303,7 +310,14 @@ class KeywordMatcher:
         if self.collapsed is not None:
             # A text without repeats reads the same in both views; it needs the collapsed automaton
             # only when collapsing changed some rule phrase (then that phrase may match it there only).
-            subset = range(len(texts)) if self.collapse_changes_phrases else repeat_indexes(texts)
+            # Nor does a run of a character no collapsed-automaton phrase holds matter: every character
+            # of a match is a phrase character and a collapsed run stays one character, so around every
+            # collapsed-view match the text is unchanged and the plain view (which wins) matched it too.
+            subset = (
+                range(len(texts))
+                if self.collapse_changes_phrases
+                else repeat_indexes(texts, self.collapsed.in_phrase)
+            )
             # One vectorised pass over those texts; origin maps only for messages that matched.
             collapsed = collapse_joined(SEPARATOR.join([texts[i] for i in subset])).split(SEPARATOR)
             for j, hits in self.collapsed.hits(collapsed, with_term=True).items():
