@@ -15,9 +15,23 @@ from siyu.errors import Conflict, Invalid
 from siyu.journeys.contract import TouchRequest
 from siyu.journeys.mass_send_run import preview, run_mass_sends_job
 from siyu.journeys.mass_send_schemas import MassSendCreate
-from siyu.journeys.mass_send_service import cancel_mass_send, create_mass_send, mass_send_detail
+from siyu.journeys.mass_send_service import (
+    cancel_mass_send,
+    create_mass_send,
+    mass_send_detail,
+    retry_mass_send,
+)
 from siyu.journeys.sending import confirm_for_tasks, queue_touches
-from siyu.models import FrequencyCap, MassSend, OutboundMessage, StaffTask
+from siyu.models import (
+    Account,
+    AuditLog,
+    FrequencyCap,
+    MassSend,
+    Notification,
+    OutboundMessage,
+    SegmentVersion,
+    StaffTask,
+)
 from siyu.models.journeys import MassSendStatus
 from siyu.org.permissions import SYSTEM_ACTOR
 from siyu.segments import service as segments
@@ -91,8 +105,8 @@ def test_segment_send_preview_run_and_reconcile(session: Session) -> None:
     assert len(p.sample) == 12 and {r.status for r in p.sample} == {"queued", "opted_out", "capped"}
     assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 1  # the preview wrote nothing
     mass = create_mass_send(session, SYSTEM_ACTOR, data, T0 + timedelta(minutes=5))
-    assert run_mass_sends_job(session, T0) == {"ran": 0, "errors": 0}  # not due yet
-    assert run_mass_sends_job(session, T0 + timedelta(minutes=5)) == {"ran": 1, "errors": 0}
+    assert run_mass_sends_job(session, T0) == {"ran": 0, "errors": 0, "failed": 0}  # not due yet
+    assert run_mass_sends_job(session, T0 + timedelta(minutes=5)) == {"ran": 1, "errors": 0, "failed": 0}
     detail = mass_send_detail(session, mass.id)
     rows = _rows(session, mass.id)
     assert detail.results.model_dump() == {
@@ -114,7 +128,7 @@ def test_segment_send_preview_run_and_reconcile(session: Session) -> None:
     assert mass_send_detail(session, mass.id).results.confirmed == 4
     # A rerun (e.g. after a crash left it scheduled) sends nobody twice.
     session.execute(update(MassSend).where(MassSend.id == mass.id).values(status=MassSendStatus.scheduled))
-    assert run_mass_sends_job(session, T0 + timedelta(minutes=6)) == {"ran": 1, "errors": 0}
+    assert run_mass_sends_job(session, T0 + timedelta(minutes=6)) == {"ran": 1, "errors": 0, "failed": 0}
     assert sum(_rows(session, mass.id).values()) == 12
     assert session.scalar(select(func.count()).select_from(StaffTask)) == 9
 
@@ -194,3 +208,73 @@ def test_audience_is_bounded_by_the_creators_scope(session: Session) -> None:
     assert none.outcomes[0].status == "failed" and "neither customer_id nor group_id" in (
         none.outcomes[0].reason or ""
     )
+
+
+def test_a_send_that_cannot_run_is_retried_then_failed_with_its_error(session: Session) -> None:
+    w = build(session, customers=3)
+    segment_id = _segment(session, w)
+    mass = create_mass_send(
+        session,
+        SYSTEM_ACTOR,
+        MassSendCreate(name="坏规则", script_id=w.script_id, audience_kind="segment", segment_id=segment_id),
+        T0,
+    )
+    account = Account(username="planner", display_name="planner", permission_role="admin", data_scope="all")
+    session.add(account)
+    session.flush()
+    session.get(MassSend, mass.id).created_by_account_id = account.id  # type: ignore[union-attr]
+    session.commit()
+    # The stored rule no longer parses (a field this version does not know): every run raises Invalid.
+    session.execute(
+        update(SegmentVersion)
+        .where(SegmentVersion.segment_id == segment_id)
+        .values(rule={"version": 1, "rule": {"field": "no_such_field", "op": "in", "value": [1]}})
+    )
+    session.commit()
+    assert run_mass_sends_job(session, T0) == {"ran": 0, "errors": 1, "failed": 0}
+    row = session.get(MassSend, mass.id)
+    assert row is not None
+    session.refresh(row)
+    assert (row.status, row.attempts, row.retry_at) == (
+        MassSendStatus.scheduled,
+        1,
+        T0 + timedelta(minutes=5),
+    )
+    assert row.last_error is not None and "no_such_field" in row.last_error
+    # Not due again before its retry time; the second failure waits 10 minutes, the third gives up.
+    assert run_mass_sends_job(session, T0 + timedelta(minutes=4)) == {"ran": 0, "errors": 0, "failed": 0}
+    assert run_mass_sends_job(session, T0 + timedelta(minutes=5)) == {"ran": 0, "errors": 1, "failed": 0}
+    session.refresh(row)
+    assert (row.attempts, row.retry_at) == (2, T0 + timedelta(minutes=15))
+    assert run_mass_sends_job(session, T0 + timedelta(minutes=15)) == {"ran": 0, "errors": 1, "failed": 1}
+    session.refresh(row)
+    assert (row.status, row.attempts, row.retry_at) == (MassSendStatus.failed, 3, None)
+    assert run_mass_sends_job(session, T0 + timedelta(hours=1)) == {"ran": 0, "errors": 0, "failed": 0}
+    assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 0  # nothing half-sent
+    actions = list(session.scalars(select(AuditLog.action).where(AuditLog.target_id == mass.id)))
+    assert "mass_send.failed" in actions
+    assert mass_send_detail(session, mass.id).last_error == row.last_error
+    notes = session.execute(select(Notification.account_id, Notification.link, Notification.body)).all()
+    assert notes == [(account.id, f"/mass-sends/{mass.id}", row.last_error)]
+    # Only a failed send can be scheduled again; then it is due at once with fresh attempts.
+    other = create_mass_send(
+        session,
+        SYSTEM_ACTOR,
+        MassSendCreate(
+            name="x", script_id=w.script_id, audience_kind="customers", customer_ids=w.customer_ids
+        ),
+        T0 + timedelta(days=1),
+    )
+    with pytest.raises(Conflict, match="only a failed one"):
+        retry_mass_send(session, SYSTEM_ACTOR, other.id, T0)
+    session.execute(
+        update(SegmentVersion)
+        .where(SegmentVersion.segment_id == segment_id)
+        .values(rule={"version": 1, "rule": {"field": "store", "op": "in", "value": [w.store_id]}})
+    )
+    retry_mass_send(session, SYSTEM_ACTOR, mass.id, T0 + timedelta(hours=2))
+    session.commit()
+    assert run_mass_sends_job(session, T0 + timedelta(hours=2)) == {"ran": 1, "errors": 0, "failed": 0}
+    session.refresh(row)
+    assert (row.status, row.attempts) == (MassSendStatus.done, 0)
+    assert _rows(session, mass.id) == Counter({"queued": 3, "opted_out": 2})

@@ -8,13 +8,14 @@ from collections import Counter
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from siyu.cli import app
 from siyu.db.engine import session_factory
 from siyu.db.types import utcnow
-from siyu.models import AuditLog, FrequencyCap, OutboundMessage
+from siyu.models import AuditLog, FrequencyCap, MassSend, OutboundMessage
+from siyu.models.journeys import MassSendStatus
 from tests.journeys.send_world import World, build
 from tests.web.conftest import MakeAccount, login, make_account, page_token  # noqa: F401  (fixture)
 
@@ -64,7 +65,7 @@ def test_api_and_cli(client: TestClient, auth: dict[str, str], engine: Engine, c
     runner = CliRunner()
     ran = runner.invoke(app, ["journeys", "mass-send", "run-due"])
     assert ran.exit_code == 0, ran.output
-    assert json.loads(ran.output.strip().splitlines()[-1]) == {"ran": 1, "errors": 0}
+    assert json.loads(ran.output.strip().splitlines()[-1]) == {"ran": 1, "errors": 0, "failed": 0}
     detail = client.get(f"/api/v1/mass-sends/{mass_id}", headers=auth).json()
     raw = _rows(engine, mass_id)
     assert raw == {"sent": 6, "opted_out": 2}
@@ -167,6 +168,29 @@ def test_console_pages(client: TestClient, make_account: MakeAccount, engine: En
         follow_redirects=False,
     )
     assert refused.status_code == 422 and 'id="form-error"' in refused.text
+    # A send that failed shows its error and can be scheduled again from its page.
+    with session_factory(engine)() as s:
+        s.execute(
+            update(MassSend)
+            .where(MassSend.id == mass_id)
+            .values(status=MassSendStatus.failed, attempts=3, last_error="segment 9 not found")
+        )
+        s.commit()
+    failed_page = client.get(f"/mass-sends/{mass_id}")
+    assert 'id="mass-error"' in failed_page.text and "segment 9 not found" in failed_page.text
+    assert 'id="retry-mass-send"' in failed_page.text
+    retried = client.post(
+        f"/mass-sends/{mass_id}/retry",
+        data={"csrf_token": page_token(client, f"/mass-sends/{mass_id}")},
+        follow_redirects=False,
+    )
+    assert retried.status_code == 303
+    with session_factory(engine)() as s:
+        again = s.get(MassSend, mass_id)
+        assert again is not None and (again.status, again.attempts) == (MassSendStatus.scheduled, 0)
+        assert "mass_send.retry" in set(
+            s.scalars(select(AuditLog.action).where(AuditLog.target_id == mass_id))
+        )
 
 
 def test_guides_may_not_open_mass_sends(

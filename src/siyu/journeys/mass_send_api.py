@@ -1,4 +1,4 @@
-"""JSON routes for mass sends under /api/v1/mass-sends: list, create, preview, detail, cancel, run due."""
+"""JSON routes for mass sends under /api/v1/mass-sends: list, create, preview, detail, cancel, retry, run due."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ def create(data: MassSendCreate, session: SessionDep, actor: WriterDep) -> MassS
 @router.get("/{mass_send_id}", response_model=MassSendOut)
 def detail(mass_send_id: IdPath, session: SessionDep, actor: ActorDep) -> MassSendOut:
     """One mass send with live result counts."""
+    return mass_send_service.mass_send_detail(session, mass_send_id)
+
+
+@router.post("/{mass_send_id}/retry", response_model=MassSendOut)
+def retry(mass_send_id: IdPath, session: SessionDep, actor: WriterDep) -> MassSendOut:
+    """Schedule a failed mass send again, due now (409 unless it failed)."""
+    mass_send_service.retry_mass_send(session, actor, mass_send_id, utcnow())
+    session.commit()
     return mass_send_service.mass_send_detail(session, mass_send_id)
 
 

@@ -1,4 +1,4 @@
-"""`siyu journeys mass-send list|show|create|preview|cancel|run-due` and `siyu journeys caps …`, as the system account."""
+"""`siyu journeys mass-send list|show|create|preview|cancel|retry|run-due` and `siyu journeys caps …`, as the system account."""
 
 from __future__ import annotations
 
@@ -71,6 +71,14 @@ def cancel_command(mass_send_id: int) -> None:
     with unit_of_work() as session:
         mass_send_service.cancel_mass_send(session, SYSTEM_ACTOR, mass_send_id)
     typer.echo(f"cancelled {mass_send_id}")
+
+
+@mass_send_app.command("retry")
+def retry_command(mass_send_id: int) -> None:
+    """Schedule a failed mass send again, due now."""
+    with unit_of_work() as session:
+        mass_send_service.retry_mass_send(session, SYSTEM_ACTOR, mass_send_id, utcnow())
+    typer.echo(f"scheduled {mass_send_id} again")
 
 
 @mass_send_app.command("run-due")

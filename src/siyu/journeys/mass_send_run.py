@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Table, or_, select, update
 from sqlalchemy.orm import Session
 
+from siyu.audit import audit
+from siyu.db.bulk import insert_if_absent
 from siyu.db.types import utcnow
 from siyu.errors import SiyuError
 from siyu.journeys.contract import TouchRequest
@@ -23,7 +26,7 @@ from siyu.journeys.mass_send_service import (
     result_counts,
 )
 from siyu.journeys.sending import plan_touches, queue_touches
-from siyu.models import Account, ChatGroup, Customer, MassSend
+from siyu.models import Account, ChatGroup, Customer, MassSend, Notification
 from siyu.models.journeys import MassSendStatus
 from siyu.org.permissions import SYSTEM_ACTOR, Actor
 from siyu.org.tokens import actor_for_account
@@ -31,6 +34,19 @@ from siyu.org.tokens import actor_for_account
 log = logging.getLogger(__name__)
 BATCH = 2000
 SAMPLE = 20
+# A send that cannot run (its segment archived, its script retired, its creator's scope gone) is retried
+# after 5, then 10 minutes, then marked failed with the error and its creator notified.
+MAX_ATTEMPTS = 3
+RETRY_STEP = timedelta(minutes=5)
+NOTIFICATIONS = cast(Table, Notification.__table__)
+
+
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        MassSend.status.in_((MassSendStatus.scheduled, MassSendStatus.running)),
+        MassSend.scheduled_at <= now,
+        or_(MassSend.retry_at.is_(None), MassSend.retry_at <= now),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +186,7 @@ def run_mass_send(session: Session, mass_send_id: int, now: datetime, batch: int
     """
     claimed = session.execute(
         update(MassSend)
-        .where(
-            MassSend.id == mass_send_id,
-            MassSend.status.in_((MassSendStatus.scheduled, MassSendStatus.running)),
-            MassSend.scheduled_at <= now,
-        )
+        .where(MassSend.id == mass_send_id, *_due(now))
         .values(status=MassSendStatus.running, started_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -205,21 +217,57 @@ def run_mass_send(session: Session, mass_send_id: int, now: datetime, batch: int
     row.opted_out_count = counts.opted_out
     row.status = MassSendStatus.done
     row.finished_at = now
+    row.retry_at = None
     session.flush()
     return True
+
+
+def record_failure(session: Session, mass_send_id: int, error: str, now: datetime) -> MassSendStatus:
+    """Count a failed run (no commit): retry later, or after MAX_ATTEMPTS mark it failed and tell its creator."""
+    row = get_mass_send(session, mass_send_id)
+    row.attempts += 1
+    row.last_error = error[:2000]
+    if row.attempts < MAX_ATTEMPTS:
+        row.status = MassSendStatus.scheduled
+        row.retry_at = now + RETRY_STEP * row.attempts
+    else:
+        row.status = MassSendStatus.failed
+        row.retry_at = None
+        row.finished_at = now
+        audit(
+            session,
+            SYSTEM_ACTOR,
+            "mass_send.failed",
+            "mass_send",
+            row.id,
+            {"attempts": row.attempts, "error": row.last_error},
+        )
+        if row.created_by_account_id is not None:
+            insert_if_absent(
+                session,
+                NOTIFICATIONS,
+                [
+                    {
+                        "account_id": row.created_by_account_id,
+                        "kind": "mass_send_failed",
+                        "title": f"群发未能执行 / Mass send failed: {row.name}"[:200],
+                        "body": row.last_error,
+                        "link": f"/mass-sends/{row.id}",
+                        "dedupe_key": f"mass_send_failed:{row.id}:{row.attempts}",
+                        "created_at": now,
+                    }
+                ],
+                ("id",),
+            )
+    session.flush()
+    return row.status
 
 
 def due_mass_sends(session: Session, now: datetime, limit: int = 20) -> list[int]:
     """Ids of scheduled (or interrupted running) mass sends whose time has come, oldest first."""
     return list(
         session.scalars(
-            select(MassSend.id)
-            .where(
-                MassSend.status.in_((MassSendStatus.scheduled, MassSendStatus.running)),
-                MassSend.scheduled_at <= now,
-            )
-            .order_by(MassSend.scheduled_at, MassSend.id)
-            .limit(limit)
+            select(MassSend.id).where(*_due(now)).order_by(MassSend.scheduled_at, MassSend.id).limit(limit)
         )
     )
 
@@ -227,18 +275,22 @@ def due_mass_sends(session: Session, now: datetime, limit: int = 20) -> list[int
 def run_mass_sends_job(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Worker job journeys.run_mass_sends: each due mass send in its own transaction (the job owns them)."""
     now = now or utcnow()
-    done = failed = 0
+    done = errors = gave_up = 0
     for mass_id in due_mass_sends(session, now):
         try:
             if run_mass_send(session, mass_id, now):
                 done += 1
             session.commit()
         except SiyuError as exc:
-            # One broken send (archived segment, retired script…) must not block the others; it is retried.
+            # One broken send (archived segment, retired script…) must not block the others: nothing of
+            # the run is kept, the failure is counted in its own transaction and the send retried later.
             session.rollback()
-            failed += 1
+            errors += 1
             log.warning("mass send %s could not run: %s", mass_id, exc)
-    return {"ran": done, "errors": failed}
+            if record_failure(session, mass_id, str(exc), now) == MassSendStatus.failed:
+                gave_up += 1
+            session.commit()
+    return {"ran": done, "errors": errors, "failed": gave_up}
 
 
 def register_mass_send_job(every_seconds: float = 30) -> None:

@@ -93,4 +93,7 @@ class MassSendOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     audience_count: int
+    attempts: int = 0
+    last_error: str | None = None
+    retry_at: datetime | None = None
     results: ResultCounts

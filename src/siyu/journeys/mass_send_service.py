@@ -126,6 +126,30 @@ def cancel_mass_send(session: Session, actor: Actor, mass_send_id: int) -> MassS
     return row
 
 
+def retry_mass_send(session: Session, actor: Actor, mass_send_id: int, now: datetime) -> MassSend:
+    """Schedule a failed mass send again, due now with fresh attempts; Conflict unless it failed."""
+    if not actor.may_write:
+        raise Forbidden(f"role {actor.role.value!r} may not retry mass sends")
+    row = get_mass_send(session, mass_send_id)
+    if row.status != MassSendStatus.failed:
+        raise Conflict(f"mass send {mass_send_id} is {row.status.value}; only a failed one can be retried")
+    audit(
+        session,
+        actor,
+        "mass_send.retry",
+        "mass_send",
+        row.id,
+        {"attempts": row.attempts, "error": row.last_error},
+    )
+    row.status = MassSendStatus.scheduled
+    row.scheduled_at = now
+    row.attempts = 0
+    row.retry_at = None
+    row.finished_at = None
+    session.flush()
+    return row
+
+
 def result_counts(session: Session, mass_send_ids: Sequence[int]) -> dict[int, ResultCounts]:
     """Outbound rows of each mass send by status (one GROUP BY)."""
     out = {i: ResultCounts() for i in mass_send_ids}
@@ -162,6 +186,9 @@ def _out(row: MassSend, counts: ResultCounts) -> MassSendOut:
         started_at=row.started_at,
         finished_at=row.finished_at,
         audience_count=row.audience_count,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        retry_at=row.retry_at,
         results=counts,
     )
 

@@ -51,6 +51,7 @@ STATE_LABELS = {
     "running": N_("Running"),
     "done": N_("Done"),
     "cancelled": N_("Cancelled"),
+    "failed": N_("Failed"),
 }
 AUDIENCE_LABELS = {"segment": N_("Segment"), "groups": N_("Chat groups"), "customers": N_("Customer list")}
 FIELDS = (
@@ -202,6 +203,14 @@ def detail(request: Request, session: SessionDep, viewer: MassViewer, mass_send_
         "AUDIENCE_LABELS": AUDIENCE_LABELS,
     }
     return render(request, "journeys/journeys/mass_send_detail.html", context)
+
+
+@router.post("/mass-sends/{mass_send_id}/retry", response_model=None)
+def retry(request: Request, session: SessionDep, viewer: MassViewer, mass_send_id: int) -> Response:
+    """Schedule a failed send again and go back to it."""
+    mass_send_service.retry_mass_send(session, viewer.actor, mass_send_id, utcnow())
+    session.commit()
+    return RedirectResponse(f"/mass-sends/{mass_send_id}", status_code=303)
 
 
 @router.post("/mass-sends/{mass_send_id}/cancel", response_model=None)

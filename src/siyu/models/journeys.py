@@ -80,6 +80,7 @@ class MassSendStatus(StrEnum):
     running = "running"
     done = "done"
     cancelled = "cancelled"
+    failed = "failed"  # could not run after MAX_ATTEMPTS (the error is kept); can be scheduled again
 
 
 class ExperimentStatus(StrEnum):
@@ -271,6 +272,10 @@ class MassSend(IdPk, TimestampMixin, Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed runs: how many, the last error, and when the next one may start (None: as scheduled).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     # Frozen when it runs; the live sent/confirmed figures are counted from outbound_messages.
     audience_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 08:07:41.990854
+Create Date: 2026-11-24 11:35:12.530070
 """
 
 from collections.abc import Sequence
@@ -2156,6 +2156,7 @@ def upgrade() -> None:
                 "running",
                 "done",
                 "cancelled",
+                "failed",
                 name="masssendstatus",
                 native_enum=False,
                 create_constraint=True,
@@ -2166,6 +2167,9 @@ def upgrade() -> None:
         sa.Column("scheduled_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("started_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("retry_at", siyu.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "created_by_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
