@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from siyu.db.bulk import datetime_adapter, insert_rows
@@ -25,6 +27,45 @@ EVENT_COLUMNS = (
     "subject_id",
     "data",
 )
+
+
+# Watermark readers (journey triggers, the live leaderboard, rollups, the WeCom tag push) scan events by
+# id. On PostgreSQL ids come from a sequence when a row is inserted, not when it commits, so a long
+# transaction (an order import) can commit ids below what a reader has already passed. Every event
+# writer therefore holds this advisory lock in shared mode until it commits or rolls back, and a reader
+# only moves its watermark after taking it exclusively for an instant: then no writer is in flight and
+# every id up to max(id) is committed. SQLite has one writer at a time, so ids commit in order there.
+# The key also holds the events table's oid, so schemas sharing one database (parallel test workers,
+# several brands) never wait on each other's writers.
+EVENT_WRITE_LOCK = 0x5359_4556  # "SYEV"
+_KEY = "(CAST(:k AS bigint) << 32) | CAST(CAST('events' AS regclass) AS oid)::bigint"
+
+
+def hold_event_write_lock(session: Session) -> None:
+    """Mark the caller's transaction as an event writer (PostgreSQL; released at commit or rollback)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock_shared({_KEY})"), {"k": EVENT_WRITE_LOCK})
+
+
+def settled_event_id(session: Session, wait_seconds: float = 0.0) -> int | None:
+    """The highest event id up to which every event is committed and visible (0: none yet).
+
+    None when an event writer is still in flight (retried for up to wait_seconds): the caller keeps its
+    watermark and tries again later, rather than pass ids that may still appear below it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return int(session.scalar(select(func.max(Event.id))) or 0)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        # A session-level try-lock: it never queues, so writers are not held up behind a waiting reader.
+        if session.scalar(text(f"SELECT pg_try_advisory_lock({_KEY})"), {"k": EVENT_WRITE_LOCK}):
+            try:
+                return int(session.scalar(select(func.max(Event.id))) or 0)
+            finally:
+                session.execute(text(f"SELECT pg_advisory_unlock({_KEY})"), {"k": EVENT_WRITE_LOCK})
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +86,7 @@ def record_events(session: Session, events: Sequence[NewEvent]) -> int:
     """Append events in the caller's transaction (set-based); returns how many were written."""
     if not events:
         return 0
+    hold_event_write_lock(session)
     to_db = datetime_adapter(session)
     now = to_db(utcnow())
     rows = [

@@ -15,7 +15,7 @@ from siyu.customers.identity import IdentityResolver, Resolution
 from siyu.db.bulk import insert_rows, next_ids
 from siyu.db.types import UTCDateTime
 from siyu.errors import Conflict
-from siyu.events import EVENT_COLUMNS
+from siyu.events import EVENT_COLUMNS, hold_event_write_lock
 from siyu.imports.context import Context, chunks, table_of
 from siyu.imports.mapping import IDENTITY_FIELDS, ColumnMap
 from siyu.imports.orders_shape import (
@@ -333,6 +333,7 @@ def events_from_orders(ctx: Context, ids: list[int], *, refunds: bool = True) ->
     """Append the 'ordered' (and 'refunded') events of just-inserted orders in set-based SQL."""
     # The events are the orders' own columns: INSERT … SELECT spares a million Python rows.
     session = ctx.session
+    hold_event_write_lock(session)
     sqlite = session.get_bind().dialect.name == "sqlite"
     json_object = func.json_object if sqlite else func.json_build_object
     if sqlite and ids and ids[-1] - ids[0] + 1 == len(ids):
@@ -376,6 +377,7 @@ def insert_events(ctx: Context, kind: str, rows: list[tuple[Any, ...]]) -> None:
     """Append order events: (occurred_at in driver form, customer, staff, unit, order id, data JSON)."""
     # The rows siyu.events.record_events writes, with the constant columns inlined: the order
     # path appends up to a million events and per-row binding is most of its cost.
+    hold_event_write_lock(ctx.session)
     insert_rows(
         ctx.session,
         EVENTS,

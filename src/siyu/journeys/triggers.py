@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from siyu.db.bulk import insert_rows
 from siyu.db.types import utcnow
+from siyu.events import settled_event_id
 from siyu.journeys.contract import EnrolRequest, JourneyDefinition, Trigger
 from siyu.journeys.definition_check import parse_definition
 from siyu.journeys.enrolment import enrol
@@ -325,7 +326,9 @@ def scan_triggers(
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)
     journeys = list(session.scalars(query))
-    top = session.scalar(select(func.max(Event.id))) or 0
+    # Event-driven journeys read only settled ids (see siyu.events); -1 holds them where they are.
+    settled = settled_event_id(session)
+    top = -1 if settled is None else settled
     definitions = _definitions(session, journeys)
     counts = {"journeys": len(journeys), "hits": 0}
     for journey in journeys:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from siyu.db.bulk import insert_rows
 from siyu.db.types import utcnow
+from siyu.errors import Conflict
+from siyu.events import settled_event_id
 from siyu.models import (
     Channel,
     ChannelMembership,
@@ -39,6 +41,7 @@ CONTACT_EVENTS = ("joined_channel", "joined")
 # 1:1 contact channels: adding one is 加粉 (the catalog's new_contacts).
 CONTACT_CHANNELS = (Channel.wecom.value, Channel.wechat_personal.value)
 BATCH_EVENTS = 50_000
+SETTLE_WAIT_SECONDS = 30.0
 
 Key = tuple[date, int, str]
 
@@ -247,11 +250,13 @@ def apply_new_events(
     seen_mark = session.scalar(
         select(LeaderboardWatermark.last_event_id).where(LeaderboardWatermark.name == WATERMARK)
     )
-    newest = int(session.scalar(select(func.max(Event.id))) or 0)
-    if seen_mark is not None and newest <= seen_mark:
-        return ApplyResult(int(seen_mark), int(seen_mark), 0, 0)
+    # Only settled ids (see siyu.events): with an event writer in flight, wait for the next run.
+    newest = settled_event_id(session)
+    if newest is None or (seen_mark is not None and newest <= seen_mark):
+        mark = int(seen_mark or 0)
+        return ApplyResult(mark, mark, 0, 0)
     start = _lock_watermark(session)
-    latest = int(session.scalar(select(func.max(Event.id)).where(Event.id > start)) or start)
+    latest = max(start, newest)
     after, changed, seen = start, 0, 0
     while after < latest:
         # Bounded id windows keep memory flat when a large import lands between two runs.
@@ -305,8 +310,14 @@ def rebuild(session: Session, *, zone: ZoneInfo | None = None) -> int:
     """Recompute every counter from the raw rows and set the watermark to the last event (caller commits)."""
     zone = zone or brand_zone()
     _lock_watermark(session)
-    # Read the last event id under the lock: events written after it are picked up by the next apply.
-    latest = int(session.scalar(select(func.max(Event.id))) or 0)
+    # Read the last settled event id under the lock: later events are picked up by the next apply.
+    settled = settled_event_id(session, wait_seconds=SETTLE_WAIT_SECONDS)
+    if settled is None:
+        raise Conflict(
+            f"leaderboard rebuild: event writers (an import?) still in flight after {SETTLE_WAIT_SECONDS:.0f} s;"
+            " run it again when they finish"
+        )
+    latest = settled
     session.execute(delete(LeaderboardCounter))
     counters: dict[Key, int] = {}
     net = func.sum(Order.amount_fen - Order.refund_fen)

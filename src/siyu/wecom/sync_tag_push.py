@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from siyu.channels.wecom.errors import InvalidUserId, NotFriend
 from siyu.db.bulk import any_of
 from siyu.db.types import utcnow
+from siyu.events import settled_event_id
 from siyu.models import ChannelMembership, CustomerIdentity, CustomerTag, Event, Staff, Tag, WecomSyncRun
 from siyu.models.enums import Channel, IdentityKind
 from siyu.models.wecom import SyncStatus
@@ -71,16 +72,27 @@ def push_tags(session: Session, client: WecomClient, now: datetime) -> TagPushRe
     row = _state_row(session, now)
     low = int((row.checkpoint or {}).get("event_id", 0))
     result = TagPushResult(watermark=low)
+    settled = settled_event_id(session)
+    if settled is None or settled <= low:  # nothing new, or an event writer still in flight
+        return result
     events = session.execute(
         select(Event.id, Event.customer_id, Event.subject_id, Event.data)
-        .where(Event.id > low, Event.kind.in_(("tagged", "untagged")), Event.subject_type == "tag")
+        .where(
+            Event.id > low,
+            Event.id <= settled,
+            Event.kind.in_(("tagged", "untagged")),
+            Event.subject_type == "tag",
+        )
         .order_by(Event.id)
         .limit(EVENTS_PER_BATCH)
     ).all()
     if not events:
+        row.checkpoint = {"event_id": settled}  # nothing to push up to there
+        result.watermark = settled
         return result
     result.events = len(events)
-    high = events[-1].id
+    # The whole settled range when it fitted in one batch, else up to the batch's last event.
+    high = events[-1].id if len(events) == EVENTS_PER_BATCH else settled
     pairs = {
         (e.customer_id, e.subject_id)
         for e in events
