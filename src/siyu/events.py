@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.orm import Session, aliased
 
 from siyu.db.bulk import datetime_adapter, insert_rows
 from siyu.db.types import utcnow
@@ -32,9 +32,10 @@ EVENT_COLUMNS = (
 # Watermark readers (journey triggers, the live leaderboard, rollups, the WeCom tag push) scan events by
 # id. On PostgreSQL ids come from a sequence when a row is inserted, not when it commits, so a long
 # transaction (an order import) can commit ids below what a reader has already passed. Every event
-# writer therefore holds this advisory lock in shared mode until it commits or rolls back, and a reader
-# only moves its watermark after taking it exclusively for an instant: then no writer is in flight and
-# every id up to max(id) is committed. SQLite has one writer at a time, so ids commit in order there.
+# writer therefore holds an advisory lock in shared mode until it commits or rolls back. A reader that
+# can take it exclusively for an instant knows no writer is in flight: every id up to max(id) is
+# committed. Otherwise it moves only through ids it can see without a gap: a missing id may belong to a
+# writer still in flight. SQLite has one writer at a time, so ids commit in order there.
 # The key also holds the events table's oid, so schemas sharing one database (parallel test workers,
 # several brands) never wait on each other's writers.
 EVENT_WRITE_LOCK = 0x5359_4556  # "SYEV"
@@ -47,25 +48,46 @@ def hold_event_write_lock(session: Session) -> None:
         session.execute(text(f"SELECT pg_advisory_xact_lock_shared({_KEY})"), {"k": EVENT_WRITE_LOCK})
 
 
-def settled_event_id(session: Session, wait_seconds: float = 0.0) -> int | None:
-    """The highest event id up to which every event is committed and visible (0: none yet).
+def _max_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(Event.id))) or 0)
 
-    None when an event writer is still in flight (retried for up to wait_seconds): the caller keeps its
-    watermark and tries again later, rather than pass ids that may still appear below it.
-    """
+
+def quiet_event_id(session: Session, wait_seconds: float = 0.0) -> int | None:
+    """max(events.id) when no event writer is in flight (retried for up to wait_seconds), else None."""
     if session.get_bind().dialect.name != "postgresql":
-        return int(session.scalar(select(func.max(Event.id))) or 0)
+        return _max_id(session)
     deadline = time.monotonic() + wait_seconds
     while True:
         # A session-level try-lock: it never queues, so writers are not held up behind a waiting reader.
         if session.scalar(text(f"SELECT pg_try_advisory_lock({_KEY})"), {"k": EVENT_WRITE_LOCK}):
             try:
-                return int(session.scalar(select(func.max(Event.id))) or 0)
+                return _max_id(session)
             finally:
                 session.execute(text(f"SELECT pg_advisory_unlock({_KEY})"), {"k": EVENT_WRITE_LOCK})
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.05)
+
+
+def settled_event_id(session: Session, after: int) -> int:
+    """The highest id s ≥ after such that every event with after < id ≤ s is committed and visible.
+
+    after: the caller's watermark. With no writer in flight that is max(id); otherwise the end of the
+    gap-free run of ids after the watermark (a rolled-back id then holds the reader back until the next
+    quiet instant, which is safe, never wrong).
+    """
+    quiet = quiet_event_id(session)
+    if quiet is not None:
+        return max(quiet, after)
+    e, successor = aliased(Event), aliased(Event)
+    first = session.scalar(select(func.min(e.id)).where(e.id > after))
+    if first is None or first != after + 1:
+        return after  # nothing after the mark, or its very next id is not visible
+    # The first visible id whose successor is not: the run after the mark ends there.
+    end = session.scalar(
+        select(e.id).where(e.id > after, ~exists().where(successor.id == e.id + 1)).order_by(e.id).limit(1)
+    )
+    return int(end) if end is not None else after
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from siyu.db.engine import session_factory
-from siyu.events import NewEvent, record_events, settled_event_id
+from siyu.events import NewEvent, quiet_event_id, record_events, settled_event_id
 from siyu.journeys import definition_service as service
 from siyu.journeys.definition_schemas import JourneyCreate
 from siyu.journeys.triggers import scan_triggers
@@ -29,11 +29,13 @@ def _tagged(session: Session, customer_id: int, tag_id: int) -> None:
 
 
 def test_sqlite_or_idle_postgres_settles_at_the_last_event(session: Session) -> None:
-    assert settled_event_id(session) == 0
+    assert settled_event_id(session, 0) == 0 and quiet_event_id(session) == 0
     w = build(session)
     _tagged(session, w.customers[0], w.tags[0])
     session.commit()
-    assert settled_event_id(session) == session.scalar(select(func.max(Event.id)))
+    top = session.scalar(select(func.max(Event.id)))
+    assert settled_event_id(session, 0) == top == quiet_event_id(session)
+    assert settled_event_id(session, 10**9) == 10**9  # never behind the caller's own mark
 
 
 def test_a_late_commit_below_the_watermark_is_not_skipped(engine: Engine) -> None:
@@ -50,6 +52,7 @@ def test_a_late_commit_below_the_watermark_is_not_skipped(engine: Engine) -> Non
         before = refresh_rollups(setup, full=True).last_event_id
         setup.commit()
         journey_id = journey.id
+        mark = int(setup.scalar(select(func.max(Event.id))) or 0)
     early, late, scanner = factory(), factory(), factory()
     try:
         _tagged(early, w.customers[0], w.tags[0])  # takes the lower id, commits last (a long import)
@@ -57,7 +60,7 @@ def test_a_late_commit_below_the_watermark_is_not_skipped(engine: Engine) -> Non
         late.commit()
         # The scanner sees the later event only, and an event writer in flight: nothing moves yet.
         assert scanner.scalar(select(func.count()).select_from(Event).where(Event.kind == "tagged")) == 1
-        assert settled_event_id(scanner) is None
+        assert quiet_event_id(scanner) is None and settled_event_id(scanner, mark) == mark
         assert scan_triggers(scanner, T0 + timedelta(minutes=2))["hits"] == 0
         assert apply_new_events(scanner).events == 0
         assert refresh_rollups(scanner).last_event_id == before  # the mark stays; nothing waits
@@ -69,9 +72,15 @@ def test_a_late_commit_below_the_watermark_is_not_skipped(engine: Engine) -> Non
             select(JourneyEnrolment.customer_id).where(JourneyEnrolment.journey_id == journey_id)
         )
         assert counts["hits"] == 2 and sorted(enrolled) == sorted(w.customers[:2])
-        top = scanner.scalar(select(func.max(Event.id)))
-        assert settled_event_id(scanner) == top and refresh_rollups(scanner).last_event_id == top
+        top = int(scanner.scalar(select(func.max(Event.id))) or 0)
+        assert settled_event_id(scanner, mark) == top and refresh_rollups(scanner).last_event_id == top
         assert apply_new_events(scanner).to_event_id == top
+        scanner.commit()
+        # A writer in flight above every visible id does not hold readers back from what is committed.
+        _tagged(early, w.customers[2], w.tags[0])
+        assert quiet_event_id(scanner) is None and settled_event_id(scanner, mark) == top
+        early.commit()
+        assert settled_event_id(scanner, mark) == top + 1
     finally:
         for s in (early, late, scanner):
             s.rollback()

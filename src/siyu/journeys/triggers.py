@@ -326,10 +326,10 @@ def scan_triggers(
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)
     journeys = list(session.scalars(query))
-    # Event-driven journeys read only settled ids (see siyu.events); -1 holds them where they are.
-    settled = settled_event_id(session)
-    top = -1 if settled is None else settled
     definitions = _definitions(session, journeys)
+    # Event-driven journeys read only settled ids (see siyu.events), from the lowest of their watermarks.
+    lows = [j.trigger_watermark or 0 for j in journeys if definitions[j.id].trigger.kind in EVENT_DRIVEN]
+    top = settled_event_id(session, min(lows)) if lows else 0
     counts = {"journeys": len(journeys), "hits": 0}
     for journey in journeys:
         hits = hits_for(session, journey, definitions[journey.id], now, top, not_before)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from siyu.db.bulk import insert_rows
 from siyu.db.types import utcnow
 from siyu.errors import Conflict
-from siyu.events import settled_event_id
+from siyu.events import quiet_event_id, settled_event_id
 from siyu.models import (
     Channel,
     ChannelMembership,
@@ -250,13 +250,12 @@ def apply_new_events(
     seen_mark = session.scalar(
         select(LeaderboardWatermark.last_event_id).where(LeaderboardWatermark.name == WATERMARK)
     )
-    # Only settled ids (see siyu.events): with an event writer in flight, wait for the next run.
-    newest = settled_event_id(session)
-    if newest is None or (seen_mark is not None and newest <= seen_mark):
-        mark = int(seen_mark or 0)
-        return ApplyResult(mark, mark, 0, 0)
+    # Only settled ids (see siyu.events): an id an event writer in flight may still fill waits.
+    newest = settled_event_id(session, int(seen_mark or 0))
+    if seen_mark is not None and newest <= seen_mark:
+        return ApplyResult(int(seen_mark), int(seen_mark), 0, 0)
     start = _lock_watermark(session)
-    latest = max(start, newest)
+    latest = settled_event_id(session, start)
     after, changed, seen = start, 0, 0
     while after < latest:
         # Bounded id windows keep memory flat when a large import lands between two runs.
@@ -311,7 +310,7 @@ def rebuild(session: Session, *, zone: ZoneInfo | None = None) -> int:
     zone = zone or brand_zone()
     _lock_watermark(session)
     # Read the last settled event id under the lock: later events are picked up by the next apply.
-    settled = settled_event_id(session, wait_seconds=SETTLE_WAIT_SECONDS)
+    settled = quiet_event_id(session, wait_seconds=SETTLE_WAIT_SECONDS)
     if settled is None:
         raise Conflict(
             f"leaderboard rebuild: event writers (an import?) still in flight after {SETTLE_WAIT_SECONDS:.0f} s;"

@@ -265,11 +265,10 @@ def refresh_rollups(
     zone = zone or brand_zone()
     state = session.scalar(select(RollupState).where(RollupState.name == STATE).with_for_update())
     # The mark moves only to a settled id (see siyu.events). With another writer in flight (an import
-    # running beside this one, which refreshes inside its own transaction) it stays: the visible new
-    # events are folded in now and again next time (recomputing a day from raw rows is idempotent), and
-    # none committed later below the mark is lost. Never waits: an import must not stall on another.
-    settled = settled_event_id(session)
-    last_event = settled if settled is not None else (state.last_event_id if state is not None else 0)
+    # running beside this one, which refreshes inside its own transaction) it stops before the first id
+    # that writer may still fill: events after it are folded in now and again next time (recomputing a
+    # day from raw rows is idempotent), and none committed later below the mark is lost. Never waits.
+    last_event = settled_event_id(session, state.last_event_id if state is not None else 0)
     stats = RefreshStats(mode="full" if full or state is None or state.zone != zone.key else "incremental")
     stats.last_event_id = last_event
     cut = Cutter(session, zone)

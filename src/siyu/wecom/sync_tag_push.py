@@ -72,8 +72,8 @@ def push_tags(session: Session, client: WecomClient, now: datetime) -> TagPushRe
     row = _state_row(session, now)
     low = int((row.checkpoint or {}).get("event_id", 0))
     result = TagPushResult(watermark=low)
-    settled = settled_event_id(session)
-    if settled is None or settled <= low:  # nothing new, or an event writer still in flight
+    settled = settled_event_id(session, low)
+    if settled <= low:  # nothing new (or only ids an event writer in flight may still fill)
         return result
     events = session.execute(
         select(Event.id, Event.customer_id, Event.subject_id, Event.data)
