@@ -26,9 +26,11 @@ from siyu.models import (
     ChatMessage,
     Customer,
     CustomerIdentity,
+    CustomerInsight,
     CustomerTag,
     Event,
     IdentityKind,
+    InsightRun,
     MessageDirection,
     Order,
     OrderChannel,
@@ -268,3 +270,24 @@ def test_merge_flattens_earlier_merges(engine: Engine) -> None:
         assert s.get_one(Customer, c).merged_into_id == a
         assert s.get_one(Customer, b).merged_into_id == a
         assert merge_customers(s, [], occurred_at=T0, reason="none") == 0
+
+
+def test_merge_keeps_the_survivors_row_of_a_table_keyed_by_customer_alone(engine: Engine) -> None:
+    # customer_insights has customer_id as its whole primary key: both rows cannot stay.
+    with session_factory(engine)() as s:
+        keep, lose, other, third = (_customer(s, T0).id for _ in range(4))
+        run = InsightRun(as_of=T0.date(), status="done", started_at=T0)
+        s.add(run)
+        s.flush()
+        for customer, days in ((keep, 3), (lose, 7), (third, 2)):
+            s.add(
+                CustomerInsight(
+                    customer_id=customer, run_id=run.id, computed_on=T0.date(), purchase_days=days
+                )
+            )
+        s.flush()
+        merged = merge_customers(s, [(keep, [lose]), (other, [third])], occurred_at=T0, reason="test")
+        s.commit()
+        assert merged == 2
+        rows = dict(s.execute(select(CustomerInsight.customer_id, CustomerInsight.purchase_days)).all())
+        assert rows == {keep: 3, other: 2}  # the survivor's own row wins; a loser's only row moves over

@@ -290,7 +290,7 @@ def _customer_references() -> list[tuple[Table, Column[int]]]:
 
 def _unique_sets(table: Table, column: Column[int]) -> list[list[Column[int]]]:
     sets: list[list[Column[int]]] = []
-    if column in table.primary_key.columns.values() and len(table.primary_key.columns) > 1:
+    if column in table.primary_key.columns.values():  # also a one-column key (customer_insights)
         sets.append(list(table.primary_key.columns))
     for constraint in table.constraints:
         cols = list(getattr(constraint, "columns", []))
