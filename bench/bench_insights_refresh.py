@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -261,6 +262,8 @@ def main() -> None:
         "orders": session.scalar(select(func.count()).select_from(Order)),
     }
     session.rollback()
+    started_utc = datetime.now(UTC).isoformat(timespec="seconds")
+    load_start = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
     cpu = time.process_time()
     run = refresh_insights(session, as_of=args.as_of)
@@ -281,6 +284,9 @@ def main() -> None:
         "churn_step_skipped": bool(args.skip_churn),
         "as_of": args.as_of.isoformat(),
         "rows": sizes,
+        "started_utc": started_utc,
+        # Other work on the shared cores stretches wall time; cpu_seconds (this process) much less so.
+        "load_average": {"start": load_start, "end": [round(x, 2) for x in os.getloadavg()]},
         "total_seconds": round(total, 2),
         "refresh_seconds": round(refreshed, 2),
         "commit_seconds": round(commit, 2),

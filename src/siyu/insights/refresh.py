@@ -7,12 +7,14 @@ leaves nothing behind once the caller rolls back.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from siyu.db.bulk import suspend_foreign_keys
@@ -61,6 +63,39 @@ def refresh_insights(
     # Every reference written below is built from rows just read (customers, this run): skip SQLite's
     # per-row foreign-key probes when the refresh opens its own transaction (worker, CLI, bench).
     suspend_foreign_keys(session, new_rows=1_000_000)
+    with _without_row_triggers(session):
+        return _refresh(session, day, zone, progress)
+
+
+@contextmanager
+def _without_row_triggers(session: Session) -> Iterator[None]:
+    """PostgreSQL's counterpart of suspend_foreign_keys for the refresh, when the role may set it.
+
+    session_replication_role = replica skips the per-row foreign-key triggers (the schema has no
+    other triggers): a third of the cost of each bulk write here (~12 s of 35 s for 845k insight
+    rows). Every reference the refresh writes comes from rows it read in this transaction, and Siyu
+    never deletes customers, staff or org units. SET LOCAL: a rollback restores it too.
+    """
+    bind = session.get_bind()
+    version = bind.dialect.server_version_info or (0,)
+    if bind.dialect.name != "postgresql":
+        yield
+        return
+    allowed = session.scalar(text("SELECT current_setting('is_superuser') = 'on'"))
+    if not allowed and version >= (15,):
+        allowed = session.scalar(text("SELECT has_parameter_privilege('session_replication_role', 'SET')"))
+    # The lifecycle and churn joins hash ~1M customers: more than the default 4MB spills to disk.
+    work_mem = session.scalar(text("SELECT current_setting('work_mem')"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    if allowed:
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+    yield
+    if allowed:
+        session.execute(text("SET LOCAL session_replication_role = origin"))
+    session.execute(text("SELECT set_config('work_mem', :value, true)"), {"value": work_mem})
+
+
+def _refresh(session: Session, day: date, zone: ZoneInfo, progress: Progress | None) -> InsightRun:
     version, settings = load_settings(session)
     run = InsightRun(
         as_of=day,

@@ -8,6 +8,7 @@ purchase, their spend summed).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from siyu.insights.fetch import fetch_int64
 from siyu.models import Customer, Order
 from siyu.reports.repository import offset_segments
 from siyu.timeutil import brand_zone, day_start_utc
@@ -26,7 +28,6 @@ from siyu.timeutil import brand_zone, day_start_utc
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY_BITS = 21  # day numbers since 1970 fit in 21 bits until the year 7711
 DAY_MASK = (1 << DAY_BITS) - 1
-FETCH_ROWS = 100_000  # rows turned into numpy at a time (bounds the Python tuples alive at once)
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,14 @@ def _day_number(session: Session, column: Any, zone: ZoneInfo, as_of: date) -> A
             *[(column < at, literal(prev)) for (_, prev), (at, _) in pairwise(segments)],
             else_=literal(segments[-1][1]),
         )
+    if sqlite3.sqlite_version_info >= (3, 38):
+        # Whole epoch seconds (sub-second digits cannot move a day boundary: offsets are whole seconds).
+        # About 20× cheaper per row than julianday() or strftime('%s').
+        return (func.unixepoch(column, type_=Integer) + offset) // 86_400  # after 1970: // truncates = floors
     # julianday() is SQLite's exact integer-millisecond clock as a double; back to whole ms, then shift by
     # the zone offset. It is cheaper per row than strftime('%s') (21 against 27 s over 12M orders).
     millis = cast((func.julianday(column) - 2440587.5) * 86_400_000.0 + 0.5, Integer)
-    return (millis + offset * 1000) / 86_400_000  # timestamps are after 1970, so / is floor division
+    return (millis + offset * 1000) // 86_400_000  # timestamps are after 1970, so // is floor division
 
 
 def load_purchase_summary(
@@ -92,27 +97,26 @@ def load_purchase_summary(
         counted = or_(counted, and_(Order.amount_fen == 0, Order.refund_fen == 0))
     day = _day_number(session, Order.paid_at, zone, as_of)
     orders = (
-        select(Order.customer_id, day, net)
+        # (customer, day) packed into one integer key by the database: one value less to encode per row.
+        select(Order.customer_id * (1 << DAY_BITS) + day, net)
         .where(counted, Order.paid_at < end)
         # SQLite would walk (customer_id, paid_at) and fetch every row out of order; a plain scan is cheaper.
         .with_hint(Order, "NOT INDEXED", dialect_name="sqlite")
     )
     # One row per counted order, grouped in NumPy: the databases' GROUP BY (customer, day) then GROUP BY
     # customer spilled to disk and took 2-5x longer at 10M orders than fetching plain integers and sorting.
-    rows = _fetch_int64(session, orders, 3)
-    people = _fetch_int64(
+    rows = fetch_int64(session, orders, Order.id)
+    people = fetch_int64(
         session,
         select(
             Customer.id, func.coalesce(Customer.owner_staff_id, -1), func.coalesce(Customer.home_store_id, -1)
-        )
-        .where(Customer.merged_into_id.is_(None))
-        .order_by(Customer.id),
-        3,
+        ).where(Customer.merged_into_id.is_(None)),
+        Customer.id,
     )
+    people = people[np.argsort(people[:, 0], kind="stable")]
     # Orders sorted by (customer, day): one int64 key, day numbers stay below 2^21.
-    key = (rows[:, 0] << DAY_BITS) | rows[:, 1]
-    order = np.argsort(key)
-    key, spend = key[order], rows[order, 2]
+    order = np.argsort(rows[:, 0])
+    key, spend = rows[order, 0], rows[order, 1]
     del rows, order
     in_window = (key & DAY_MASK) >= window_first
     day_start = _run_starts(key)
@@ -164,16 +168,6 @@ def _run_starts(sorted_keys: NDArray[np.int64]) -> NDArray[np.intp]:
     change[0] = True
     np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=change[1:])
     return np.flatnonzero(change)
-
-
-def _fetch_int64(session: Session, query: Any, columns: int) -> NDArray[np.int64]:
-    """All rows of an all-integer query as an (n, columns) int64 array, straight from the DBAPI cursor."""
-    # SQLAlchemy's per-row processing would cost more than the query itself here.
-    cursor = session.connection().execute(query).cursor
-    chunks = [np.zeros((0, columns), dtype=np.int64)]
-    while rows := cursor.fetchmany(FETCH_ROWS):
-        chunks.append(np.array(rows, dtype=np.int64))
-    return np.concatenate(chunks)
 
 
 def model_inputs(
