@@ -34,8 +34,8 @@ from siyu.org.tokens import actor_for_account
 log = logging.getLogger(__name__)
 BATCH = 2000
 SAMPLE = 20
-# A send that cannot run (its segment archived, its script retired, its creator's scope gone) is retried
-# after 5, then 10 minutes, then marked failed with the error and its creator notified.
+# A send that cannot run (its segment's stored rule no longer parses, its segment or script is gone) is
+# retried after 5, then 10 minutes, then marked failed with the error and its creator notified.
 MAX_ATTEMPTS = 3
 RETRY_STEP = timedelta(minutes=5)
 NOTIFICATIONS = cast(Table, Notification.__table__)
@@ -282,8 +282,8 @@ def run_mass_sends_job(session: Session, now: datetime | None = None) -> dict[st
                 done += 1
             session.commit()
         except SiyuError as exc:
-            # One broken send (archived segment, retired script…) must not block the others: nothing of
-            # the run is kept, the failure is counted in its own transaction and the send retried later.
+            # One broken send must not block the others: nothing of the run is kept, the failure is
+            # counted in its own transaction and the send retried later (or given up: record_failure).
             session.rollback()
             errors += 1
             log.warning("mass send %s could not run: %s", mass_id, exc)
