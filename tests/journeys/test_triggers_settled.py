@@ -81,6 +81,11 @@ def test_a_late_commit_below_the_watermark_is_not_skipped(engine: Engine) -> Non
         assert quiet_event_id(scanner) is None and settled_event_id(scanner, mark) == top
         early.commit()
         assert settled_event_id(scanner, mark) == top + 1
+        # With a writer in flight, the gap-free walk goes at most `window` ids per call.
+        _tagged(late, w.customers[3], w.tags[0])
+        assert quiet_event_id(scanner) is None
+        assert settled_event_id(scanner, mark, window=1) == mark + 1
+        assert settled_event_id(scanner, mark, window=10**6) == top + 1
     finally:
         for s in (early, late, scanner):
             s.rollback()
