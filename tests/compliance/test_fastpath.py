@@ -79,6 +79,7 @@ _FRAGMENTS = [
     "公司账户",
     "微信支付",
     "保本稳赚",
+    "保本",  # a rule term without its AND term
     "企业微信聊",
     "您好亲",
     "发货了",
@@ -147,6 +148,10 @@ _CLASSIFIER = ClassifierDetector(AbuseClassifier.load())
 # The reference matcher reads every text in the collapsed view too (not only those with a relevant run).
 _REF_KEYWORD = KeywordMatcher(_rules(), _WHITELIST)
 _REF_KEYWORD.collapse_changes_phrases = True
+# ... and applies the full rule logic (AND / NOT / whitelist spans) to every message: no plain-term short way.
+for _automaton in (_REF_KEYWORD.plain, _REF_KEYWORD.collapsed):
+    if _automaton is not None:
+        _automaton.simple = [None] * len(_automaton.simple)
 
 
 class _SlowKeyword:

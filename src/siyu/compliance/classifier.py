@@ -153,9 +153,12 @@ class AbuseClassifier:
         # one extra 0 keeps reduceat's indices in range when the last message is empty
         per_position = np.empty(size + 1, dtype=np.float32)
         per_position[size] = 0.0
-        np.take(self.padded_weights, per_n[0], out=per_position[:size])
+        # Slots are < 2**18 + 1, so their int64 view is the same numbers: np.take would otherwise copy
+        # every uint64 index array to intp first (measured 3x slower than the gather itself).
+        np.take(self.padded_weights, per_n[0].view(np.int64), out=per_position[:size])
+        gathered = np.empty(size, dtype=np.float32)
         for slots in per_n[1:]:
-            per_position[:size] += np.take(self.padded_weights, slots)
+            per_position[:size] += np.take(self.padded_weights, slots.view(np.int64), out=gathered)
         sums = np.add.reduceat(per_position, starts, dtype=np.float64)
         sums[lengths == 0] = 0.0  # reduceat returns the element at an empty slice's start
         counts = ngram_counts(lengths).astype(np.float64)

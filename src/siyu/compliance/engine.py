@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import platform
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -109,6 +111,41 @@ class ComplianceEngine:
         return out
 
 
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+# A batch's arrays (≈ 0.3-1.6 MB each at 2,000-5,000 messages) come from the heap, not a fresh mapping.
+_ALLOCATOR_MMAP_THRESHOLD = 16 << 20
+_ALLOCATOR_TRIM_THRESHOLD = 32 << 20  # free heap kept for the next batch before any is returned to the OS
+_allocator_tuned = False
+
+
+def keep_batch_memory() -> bool:
+    """Have glibc keep freed batch-sized arrays for the next batch instead of returning them to the OS.
+
+    Why: detecting a batch allocates and frees a few MB of NumPy arrays and joined strings. By default
+    glibc returns that memory to the OS after each batch (its trim threshold follows the largest array
+    freed) and every page is faulted in again by the next batch: ≈ 500 minor faults per 1,000 messages,
+    measured as 1.1-2 µs of system CPU per message, more than any single detector. Process-wide and
+    idempotent; a no-op (False) off glibc. Costs at most the trim threshold of retained free heap.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return True
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - no glibc symbols in this process
+        return False
+    # Setting either parameter turns glibc's dynamic thresholds off, so both are set.
+    ok = bool(mallopt(_M_MMAP_THRESHOLD, _ALLOCATOR_MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, _ALLOCATOR_TRIM_THRESHOLD)
+    )
+    _allocator_tuned = ok
+    return ok
+
+
 def rule_spec(rule: SensitiveRule) -> KeywordRuleSpec:
     """The matcher's view of a stored rule."""
     return KeywordRuleSpec(
@@ -136,6 +173,7 @@ def build_engine(
     classifier: an AbuseClassifier (wrapped in a ClassifierDetector at its own threshold) or a ready
     detector. Rules of disabled categories are not even put in the automaton.
     """
+    keep_batch_memory()
     cats = {**default_categories(), **(categories or {})}
     live = [r for r in rules if cats[r.category].enabled]
     keyword = KeywordMatcher(live, whitelist)

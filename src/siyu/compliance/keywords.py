@@ -123,6 +123,16 @@ class _Automaton:
         # Per rule index: the phrase ids of its AND and NOT terms.
         self.all_ids = {ri: frozenset(ids) for ri, ids in all_ids.items()}
         self.not_ids = {ri: frozenset(ids) for ri, ids in not_ids.items()}
+        # Per phrase: the rules it is a plain term of, when that is all it means (no AND / NOT / whitelist
+        # role, and none of those rules has AND terms); None otherwise. A message whose matches are all
+        # such phrases needs no AND / NOT / whitelist logic: no NOT term or whitelist phrase of any rule
+        # is among them, so each rule fires at its first span.
+        self.simple: list[tuple[int, ...] | None] = [
+            tuple(dict.fromkeys(r[0] for r in roles))
+            if all(r[1] == _TERM and not self.all_ids[r[0]] for r in roles)
+            else None
+            for roles in self.roles
+        ]
         self.phrases = list(index)
         # Phrases that are some rule's term: a message whose matches are all whitelist/AND/NOT phrases fires nothing.
         self.is_term = [any(r[1] == _TERM for r in roles) for roles in self.roles]
@@ -165,11 +175,19 @@ class _Automaton:
         if with_term:
             keep = np.isin(where, where[self.term_mask[matches[:, 0]]])
             matches, where = matches[keep], where[keep]
+        if not len(where):
+            return {}
         matches[:, 1:] -= starts[where][:, None]
-        out: dict[int, list[tuple[int, int, int]]] = {}
-        for i, (pid, start, end) in zip(where.tolist(), matches.tolist(), strict=True):
-            out.setdefault(i, []).append((pid, start, end))
-        return out
+        # Group by text with slices of one list of tuples (a stable sort keeps each text's match order).
+        order = np.argsort(where, kind="stable")
+        where, matches = where[order], matches[order]
+        cut = np.flatnonzero(where[1:] != where[:-1]) + 1
+        bounds = np.concatenate(([0], cut, [len(where)])).tolist()
+        rows: list[tuple[int, int, int]] = list(map(tuple, matches.tolist()))  # type: ignore[arg-type]
+        return {
+            i: rows[lo:hi]
+            for i, lo, hi in zip(where[bounds[:-1]].tolist(), bounds[:-1], bounds[1:], strict=True)
+        }
 
 
 def repeat_indexes(texts: Sequence[str], relevant: npt.NDArray[np.bool_] | None = None) -> list[int]:
@@ -303,10 +321,9 @@ class KeywordMatcher:
         if not picked:
             return []
         per_message: dict[int, dict[int, Finding]] = {}
-        is_term = self.plain.is_term
+        # with_term: every text returned has a term among its matches
         for i, hits in self.plain.hits(texts, with_term=True).items():
-            if any(is_term[h[0]] for h in hits):
-                per_message[i] = dict(self._evaluate(self.plain, picked[i], functools.partial(span, i), hits))
+            per_message[i] = dict(self._evaluate(self.plain, picked[i], functools.partial(span, i), hits))
         if self.collapsed is not None:
             # A text without repeats reads the same in both views; it needs the collapsed automaton
             # only when collapsing changed some rule phrase (then that phrase may match it there only).
@@ -335,7 +352,10 @@ class KeywordMatcher:
                     fired.setdefault(ri, finding)  # the plain view wins over the collapsed one
         findings: list[Finding] = []
         for i in sorted(per_message):
-            findings.extend(sorted(per_message[i].values(), key=lambda f: (f.start, f.rule_id or 0)))
+            ordered = list(per_message[i].values())
+            if len(ordered) > 1:
+                ordered.sort(key=lambda f: (f.start, f.rule_id or 0))
+            findings += ordered
         return findings
 
     def _evaluate(
@@ -345,6 +365,52 @@ class KeywordMatcher:
         span: Callable[[int, int], tuple[int, int]],
         hits: list[tuple[int, int, int]],
     ) -> list[tuple[int, Finding]]:
+        """(rule index, finding) of each rule firing in one message; plain terms only take the short way."""
+        simple = automaton.simple
+        first: dict[int, tuple[int, int, int]] = {}  # rule index → its first (start, end, phrase id)
+        for pid, start, end in hits:
+            rules = simple[pid]
+            if rules is None:
+                return self._evaluate_rules(automaton, message, span, hits)
+            for ri in rules:
+                seen = first.get(ri)
+                if seen is None or (start, end, pid) < seen:
+                    first[ri] = (start, end, pid)
+        return [(ri, self._finding(automaton, ri, message, span, *at)) for ri, at in first.items()]
+
+    def _finding(
+        self,
+        automaton: _Automaton,
+        ri: int,
+        message: MessageIn,
+        span: Callable[[int, int], tuple[int, int]],
+        start: int,
+        end: int,
+        pid: int,
+    ) -> Finding:
+        """The finding of rule ri at its phrase pid's span in message (original offsets)."""
+        rule = self.rules[ri]
+        ostart, oend = span(start, end)
+        return Finding(
+            msgid=message.msgid,
+            category=rule.category,
+            detector=DETECTOR,
+            severity=rule.severity,
+            start=ostart,
+            end=oend,
+            matched=automaton.phrases[pid],
+            rule_id=rule.id,
+            rule_key=str(rule.id),
+        )
+
+    def _evaluate_rules(
+        self,
+        automaton: _Automaton,
+        message: MessageIn,
+        span: Callable[[int, int], tuple[int, int]],
+        hits: list[tuple[int, int, int]],
+    ) -> list[tuple[int, Finding]]:
+        """The full rule logic: AND / NOT terms, rule and global whitelist spans, first unexcused span."""
         term_hits: dict[int, list[tuple[int, int, int]]] = {}
         present: set[int] = set()
         rule_white: dict[int, list[tuple[int, int]]] = {}
@@ -370,22 +436,6 @@ class KeywordMatcher:
             for start, end, pid in sorted(spans):
                 if excuses and _inside(start, end, excuses):
                     continue
-                ostart, oend = span(start, end)
-                out.append(
-                    (
-                        ri,
-                        Finding(
-                            msgid=message.msgid,
-                            category=rule.category,
-                            detector=DETECTOR,
-                            severity=rule.severity,
-                            start=ostart,
-                            end=oend,
-                            matched=automaton.phrases[pid],
-                            rule_id=rule.id,
-                            rule_key=str(rule.id),
-                        ),
-                    )
-                )
+                out.append((ri, self._finding(automaton, ri, message, span, start, end, pid)))
                 break
         return out
