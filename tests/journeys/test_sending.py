@@ -139,3 +139,19 @@ def test_counts_reconcile_with_rows_for_a_mixed_batch(session: Session) -> None:
     assert {k: v for k, v in summary.counts.items() if k != "duplicate"} == dict(rows)
     assert rows["opted_out"] == 15 and rows["sent"] == 90
     assert len(LOOPBACK.delivered) == 90
+
+
+def test_unknown_staff_writes_no_row(session: Session) -> None:
+    """outbound_messages.staff_id has no foreign key: a staff id that does not exist fails without a row."""
+    w = build(session)
+    c = w.customer_ids[0]
+    summary = queue_touches(
+        session,
+        [_req("ghost", c, w.script_id, staff_id=888_888), _req("ok", c, w.script_id, channel="loopback")],
+        T0,
+    )
+    assert [(o.status, o.reason) for o in summary.outcomes] == [
+        ("failed", "staff 888888 does not exist"),
+        ("sent", None),
+    ]
+    assert [r.idempotency_key for r in _rows(session)] == ["ok"]

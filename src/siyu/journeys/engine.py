@@ -7,15 +7,17 @@ which takes the database's single write lock first (other processes wait for the
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Table, case, literal_column, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -49,6 +51,7 @@ _CLAIMABLE = (JourneyStatus.active.value, JourneyStatus.archived.value)
 ENROLMENTS = cast(Table, JourneyEnrolment.__table__)
 # Enum .value is a descriptor call: read once, not per run.
 _ACTIVE, _ARCHIVED = EnrolmentStatus.active.value, JourneyStatus.archived.value
+_DONE, _SKIPPED, _FAILED = StepRunStatus.done.value, StepRunStatus.skipped.value, StepRunStatus.failed.value
 
 
 def default_worker_name() -> str:
@@ -70,13 +73,13 @@ class _Batch:
     counts: Counter[str] = field(default_factory=Counter)
     usage: Counter[int] = field(default_factory=Counter)  # script_id -> touches, written last (see _write)
 
-    def mark(self, due: Due, status: StepRunStatus, detail: dict[str, Any], error: str | None = None) -> None:
-        """Record a final status for due's run (grouped by identical detail so updates stay few)."""
+    def mark(self, due: Due, status: str, detail: dict[str, Any], error: str | None = None) -> None:
+        """Record a final status (a StepRunStatus value) for due's run, grouped by identical detail."""
         # repr is a cheap grouping key: the details are small dicts built in a fixed key order.
         text = repr(detail)
         self.details.setdefault(text, detail)
-        self.marks.setdefault((status.value, text, error), []).append(due.run_id)
-        self.counts[status.value] += 1
+        self.marks.setdefault((status, text, error), []).append(due.run_id)
+        self.counts[status] += 1
 
 
 def _claimable_journeys(session: Session) -> dict[int, tuple[str, str]]:
@@ -92,16 +95,23 @@ _DUE_COLUMNS = ("id", "enrolment_id", "journey_id", "customer_id", "step_index",
 def _claim(session: Session, now: datetime, limit: int, worker: str, journey_ids: Sequence[int]) -> list[Due]:
     """Lock up to limit pending runs due by now (oldest first) and join their enrolments."""
     r, e = STEP_RUNS.c, ENROLMENTS.c
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    # SQLite would rather search the journey_id index and sort every run (done ones too) of the journeys:
+    # "+ 0" keeps that term off any index, so it walks the pending-only index in due_at order.
+    journey = r.journey_id if is_pg else r.journey_id + 0
     due = (
         select(r.id)
         .where(
-            r.status == StepRunStatus.pending.value, r.due_at <= now, r.journey_id.in_(sorted(journey_ids))
+            # A literal, not a parameter: the planners match it to the pending-only index's predicate.
+            r.status == literal_column("'pending'"),
+            r.due_at <= now,
+            journey.in_(sorted(journey_ids)),
         )
         .order_by(r.due_at)  # not (due_at, id): a tie-break would sort every run sharing a due_at
         .limit(limit)
     )
     enrolment_cols = (e.status, e.version, e.staff_id, e.entered_at)
-    if session.get_bind().dialect.name == "postgresql":
+    if is_pg:
         # The subquery's FOR UPDATE SKIP LOCKED locks the runs only; other workers skip them, not wait.
         locked = due.with_for_update(skip_locked=True).scalar_subquery()
         rows = session.execute(
@@ -142,7 +152,7 @@ def _due(run: Sequence[Any], en: Sequence[Any]) -> Due:
         version=int(version),
         staff_id=None if staff_id is None else int(staff_id),
         entered_at=entered_at,
-        enrolment_status=str(getattr(status, "value", status)),
+        enrolment_status=status.value if isinstance(status, EnrolmentStatus) else str(status),
     )
 
 
@@ -191,7 +201,7 @@ class _Engine:
         attempt = due.attempts + 1
         if attempt >= MAX_ATTEMPTS:
             final = _Batch(now=batch.now, worker=batch.worker)
-            final.mark(due, StepRunStatus.failed, {"failed": "error", "attempts": attempt}, error)
+            final.mark(due, _FAILED, {"failed": "error", "attempts": attempt}, error)
             final.advance.append(due)
             try:
                 with self.session.begin_nested():
@@ -200,7 +210,7 @@ class _Engine:
                 raise
             except Exception:  # scheduling the next step failed too: record the failure alone
                 alone = _Batch(now=batch.now, worker=batch.worker)
-                alone.mark(due, StepRunStatus.failed, {"failed": "error", "attempts": attempt}, error)
+                alone.mark(due, _FAILED, {"failed": "error", "attempts": attempt}, error)
                 _write(self.session, alone, self.defs)
             batch.counts["failed"] += 1
             return
@@ -247,13 +257,13 @@ class _Engine:
             status, code = self.journeys.get(due.journey_id, ("", ""))
             definition = self.defs.get((due.journey_id, due.version))
             if due.enrolment_status != _ACTIVE:
-                batch.mark(due, StepRunStatus.skipped, {"skipped": f"enrolment_{due.enrolment_status}"})
+                batch.mark(due, _SKIPPED, {"skipped": f"enrolment_{due.enrolment_status}"})
             elif status == _ARCHIVED:
-                batch.mark(due, StepRunStatus.skipped, {"skipped": "journey_archived"})
+                batch.mark(due, _SKIPPED, {"skipped": "journey_archived"})
                 batch.exits.setdefault("journey_archived", []).append(due.enrolment_id)
             elif definition is None or due.step_index >= len(definition.steps):
                 why = f"journey {due.journey_id} version {due.version} has no step {due.step_index}"
-                batch.mark(due, StepRunStatus.failed, {"failed": "definition"}, why)
+                batch.mark(due, _FAILED, {"failed": "definition"}, why)
             else:
                 step = definition.steps[due.step_index]
                 live.append(
@@ -263,22 +273,20 @@ class _Engine:
         for due, _item in live:
             if due.enrolment_id in exiting:
                 reason = exiting[due.enrolment_id]
-                batch.mark(due, StepRunStatus.skipped, {"skipped": "exited", "reason": reason})
+                batch.mark(due, _SKIPPED, {"skipped": "exited", "reason": reason})
                 batch.exits.setdefault(reason, []).append(due.enrolment_id)
         live = [(d, i) for d, i in live if d.enrolment_id not in exiting]
         failed = failed_conditions(self.session, [(d, i.step) for d, i in live], self.now)
         acting: list[Item] = []
         for due, item in live:
             if due.run_id in failed:
-                batch.mark(
-                    due, StepRunStatus.skipped, {"skipped": "condition", "conditions": failed[due.run_id]}
-                )
+                batch.mark(due, _SKIPPED, {"skipped": "condition", "conditions": failed[due.run_id]})
                 batch.advance.append(due)
             else:
                 acting.append(item)
         results = run_actions(self.session, acting, self.now)
         for item in acting:
-            batch.mark(item.due, StepRunStatus.done, {"actions": results[item.due.run_id]})
+            batch.mark(item.due, _DONE, {"actions": results[item.due.run_id]})
             batch.advance.append(item.due)
             batch.done_enrolments.append(item.due.enrolment_id)
 
@@ -339,6 +347,23 @@ def _update_enrolments(session: Session, done: set[int], finished: set[int]) -> 
             )
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch runs.
+
+    A batch allocates tens of thousands of small containers that live until its end; the collector
+    would scan them again and again (≈ 30 µs per step, a quarter of the engine's Python time). Their
+    cycles are few and are collected once the batch is over.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def process_due(
     session: Session, now: datetime, batch_size: int = DEFAULT_BATCH, worker_name: str | None = None
 ) -> dict[str, int]:
@@ -356,7 +381,8 @@ def process_due(
         return counts
     defs = definitions(session, {(d.journey_id, d.version) for d in dues})
     batch = _Batch(now=now, worker=worker)
-    _Engine(session, now, worker, journeys, defs).process(dues, batch)
+    with _gc_paused():
+        _Engine(session, now, worker, journeys, defs).process(dues, batch)
     counts["claimed"] = len(dues)
     for k in ("done", "skipped", "failed", "retry"):
         counts[k] = int(batch.counts.get(k, 0))

@@ -106,14 +106,13 @@ def _group_owners(session: Session, ids: Sequence[int]) -> dict[int, int | None]
     return out
 
 
-def _employed(session: Session, ids: set[int]) -> set[int]:
-    """Those of ids who are still employed (status active)."""
+def _staff(session: Session, ids: set[int]) -> tuple[set[int], set[int]]:
+    """Of ids: those that exist, and those still employed (status active)."""
     if not ids:
-        return set()
-    rows = session.scalars(
-        select(Staff.id).where(any_of(session, Staff.id, sorted(ids)), Staff.status == StaffStatus.active)
-    )
-    return {int(x) for x in rows}
+        return set(), set()
+    rows = session.execute(select(Staff.id, Staff.status).where(any_of(session, Staff.id, sorted(ids)))).all()
+    active = StaffStatus.active.value
+    return {int(i) for i, _ in rows}, {int(i) for i, st in rows if getattr(st, "value", st) == active}
 
 
 def _scripts(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, list[dict[str, Any]] | None]]:
@@ -154,7 +153,7 @@ def _decide(
     group_used = (
         used_counts(session, group_marketing, platform, now, per_group=True) if group_marketing else {}
     )
-    employed = _employed(
+    known_staff, employed = _staff(
         session,
         {r.staff_id for r in fresh if r.staff_id is not None}
         | {o for o, _opt in people.values() if o is not None}
@@ -175,11 +174,18 @@ def _decide(
         touch = _Touch(r, staff, _QUEUED)
         touches.append(touch)
         script = scripts.get(r.script_id)
-        if not exists or script is None or (r.customer_id is None and r.group_id is None):
-            # No row: it would break a foreign key; the outcome says what was missing.
+        if (
+            not exists
+            or script is None
+            or (r.customer_id is None and r.group_id is None)
+            or (staff is not None and staff not in known_staff)
+        ):
+            # No row: outbound rows only name rows that exist (see OutboundMessage); the outcome says what.
             what = (
                 f"script {r.script_id}"
                 if script is None
+                else f"staff {staff}"
+                if staff is not None and staff not in known_staff
                 else f"customer {r.customer_id}"
                 if r.customer_id is not None
                 else f"group {r.group_id}"

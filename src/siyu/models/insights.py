@@ -51,7 +51,8 @@ class CustomerInsight(Base):
 
     __tablename__ = "customer_insights"
     __table_args__ = (
-        Index("ix_customer_insights_rfm_segment", "rfm_segment"),
+        # With customer_id: a segment's RFM test reads the ids index-only instead of visiting the heap.
+        Index("ix_customer_insights_rfm_segment", "rfm_segment", "customer_id"),
         Index("ix_customer_insights_clv", "clv_fen"),
         Index("ix_customer_insights_p_alive", "p_alive"),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 11:35:12.530070
+Create Date: 2026-11-24 19:33:38.891780
 """
 
 from collections.abc import Sequence
@@ -797,7 +797,10 @@ def upgrade() -> None:
     with op.batch_alter_table("channel_memberships", schema=None) as batch_op:
         batch_op.create_index("ix_channel_memberships_channel_joined", ["channel", "joined_at"], unique=False)
         batch_op.create_index(
-            "ix_channel_memberships_customer_channel", ["customer_id", "channel"], unique=False
+            "ix_channel_memberships_customer_channel",
+            ["customer_id", "channel"],
+            unique=False,
+            postgresql_include=["joined_at", "left_at"],
         )
         batch_op.create_index(batch_op.f("ix_channel_memberships_group_id"), ["group_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_channel_memberships_staff_id"), ["staff_id"], unique=False)
@@ -961,7 +964,9 @@ def upgrade() -> None:
     with op.batch_alter_table("customer_insights", schema=None) as batch_op:
         batch_op.create_index("ix_customer_insights_clv", ["clv_fen"], unique=False)
         batch_op.create_index("ix_customer_insights_p_alive", ["p_alive"], unique=False)
-        batch_op.create_index("ix_customer_insights_rfm_segment", ["rfm_segment"], unique=False)
+        batch_op.create_index(
+            "ix_customer_insights_rfm_segment", ["rfm_segment", "customer_id"], unique=False
+        )
 
     op.create_table(
         "customer_tags",
@@ -993,7 +998,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id", "tag_id", name=op.f("pk_customer_tags")),
     )
     with op.batch_alter_table("customer_tags", schema=None) as batch_op:
-        batch_op.create_index("ix_customer_tags_tag_id", ["tag_id"], unique=False)
+        batch_op.create_index("ix_customer_tags_tag_id", ["tag_id", "customer_id"], unique=False)
 
     op.create_table(
         "detection_runs",
@@ -2076,6 +2081,7 @@ def upgrade() -> None:
             "entry_key",
             name=op.f("uq_journey_enrolments_journey_id_customer_id_entry_key"),
         ),
+        postgresql_with={"fillfactor": 80},
     )
     with op.batch_alter_table("journey_enrolments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_journey_enrolments_customer_id"), ["customer_id"], unique=False)
@@ -2537,10 +2543,17 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "enrolment_id", "step_index", name=op.f("uq_journey_step_runs_enrolment_id_step_index")
         ),
+        postgresql_with={"fillfactor": 80},
     )
     with op.batch_alter_table("journey_step_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_journey_step_runs_journey_id"), ["journey_id"], unique=False)
-        batch_op.create_index("ix_journey_step_runs_status_due", ["status", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_journey_step_runs_pending_due",
+            ["due_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
 
     op.create_table(
         "outbound_messages",
@@ -2582,9 +2595,6 @@ def upgrade() -> None:
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_outbound_messages_customer_id_customers")
-        ),
-        sa.ForeignKeyConstraint(
             ["experiment_arm_id"],
             ["experiment_arms.id"],
             name=op.f("fk_outbound_messages_experiment_arm_id_experiment_arms"),
@@ -2592,10 +2602,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["group_id"], ["chat_groups.id"], name=op.f("fk_outbound_messages_group_id_chat_groups")
         ),
-        sa.ForeignKeyConstraint(
-            ["script_id"], ["scripts.id"], name=op.f("fk_outbound_messages_script_id_scripts")
-        ),
-        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], name=op.f("fk_outbound_messages_staff_id_staff")),
         sa.ForeignKeyConstraint(
             ["task_id"], ["staff_tasks.id"], name=op.f("fk_outbound_messages_task_id_staff_tasks")
         ),
@@ -2610,7 +2616,6 @@ def upgrade() -> None:
             batch_op.f("ix_outbound_messages_experiment_arm_id"), ["experiment_arm_id"], unique=False
         )
         batch_op.create_index("ix_outbound_messages_source", ["source_type", "source_id"], unique=False)
-        batch_op.create_index("ix_outbound_messages_staff_created", ["staff_id", "created_at"], unique=False)
 
     op.create_table(
         "wecom_group_messages",
@@ -2741,14 +2746,17 @@ def downgrade() -> None:
 
     op.drop_table("wecom_group_messages")
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbound_messages_staff_created")
         batch_op.drop_index("ix_outbound_messages_source")
         batch_op.drop_index(batch_op.f("ix_outbound_messages_experiment_arm_id"))
         batch_op.drop_index("ix_outbound_messages_customer_created")
 
     op.drop_table("outbound_messages")
     with op.batch_alter_table("journey_step_runs", schema=None) as batch_op:
-        batch_op.drop_index("ix_journey_step_runs_status_due")
+        batch_op.drop_index(
+            "ix_journey_step_runs_pending_due",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index(batch_op.f("ix_journey_step_runs_journey_id"))
 
     op.drop_table("journey_step_runs")
@@ -2909,7 +2917,9 @@ def downgrade() -> None:
     with op.batch_alter_table("channel_memberships", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_channel_memberships_staff_id"))
         batch_op.drop_index(batch_op.f("ix_channel_memberships_group_id"))
-        batch_op.drop_index("ix_channel_memberships_customer_channel")
+        batch_op.drop_index(
+            "ix_channel_memberships_customer_channel", postgresql_include=["joined_at", "left_at"]
+        )
         batch_op.drop_index("ix_channel_memberships_channel_joined")
 
     op.drop_table("channel_memberships")
