@@ -12,7 +12,7 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from siyu.db.bulk import deferred_indexes, insert_rows
-from siyu.insights.pgcopy import Field, column_kinds, copy_binary, encode_rows
+from siyu.db.pgcopy import Field, column_kinds, copy_binary, encode_rows
 from siyu.models.insights import CustomerInsight, RfmSegmentSize, RfmSnapshot
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.orm import Session
 
+from siyu.db.pgcopy import Field, column_kinds, copy_binary, encode_rows
 from siyu.insights import store
-from siyu.insights.pgcopy import Field, column_kinds, copy_binary, encode_rows
 
 _FORMATS = {"int2": ">h", "int4": ">i", "int8": ">q", "float8": ">d", "date": ">i", "bool": ">?"}
 
