@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from fake_wecom.server import FakeServer
 from siyu.channels.wecom import errors as E
 from siyu.channels.wecom.client import WecomClient
 from siyu.channels.wecom.ratelimit import RateLimiter
-from siyu.channels.wecom.schemas import ContactWayRequest, MomentTaskRequest, MsgTemplateRequest
+from siyu.channels.wecom.schemas import WECOM_TZ, ContactWayRequest, MomentTaskRequest, MsgTemplateRequest
 from siyu.channels.wecom.tokens import TokenCache
 
 
@@ -173,7 +173,8 @@ def test_mass_send_lifecycle(corp: FakeCorp, client: WecomClient) -> None:
     assert tasks[0].status == 2 and tasks[0].send_time
     results = [r for page in client.iter_groupmsg_send_result(created.msgid, "u1") for r in page.items]
     assert sorted((r.external_userid, r.status) for r in results) == [("wm0", 1), ("wm1", 1), ("wm2", 1)]
-    today = date.today()
+    # WeCom reads a date as Beijing midnight: take Beijing's today, or the test fails 16:00-24:00 UTC.
+    today = datetime.now(WECOM_TZ).date()
     listed = client.get_groupmsg_list_v2("single", today - timedelta(days=1), today + timedelta(days=1))
     assert created.msgid in {m.msgid for m in listed.items}
     assert next(m for m in listed.items if m.msgid == created.msgid).text == "双十一"
