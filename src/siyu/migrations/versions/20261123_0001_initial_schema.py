@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 19:33:38.891780
+Create Date: 2026-11-24 21:23:08.553425
 """
 
 from collections.abc import Sequence
@@ -535,6 +535,7 @@ def upgrade() -> None:
             ["referrer_id"], ["customers.id"], name=op.f("fk_customers_referrer_id_customers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
+        postgresql_with={"fillfactor": 50},
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_customers_first_seen_at"), ["first_seen_at"], unique=False)
