@@ -112,14 +112,15 @@ def _claim(session: Session, now: datetime, limit: int, worker: str, journey_ids
     )
     enrolment_cols = (e.status, e.version, e.staff_id, e.entered_at)
     if is_pg:
-        # The subquery's FOR UPDATE SKIP LOCKED locks the runs only; other workers skip them, not wait.
-        locked = due.with_for_update(skip_locked=True).scalar_subquery()
-        rows = session.execute(
-            select(*(r[c] for c in _DUE_COLUMNS), *enrolment_cols)
+        # One statement: the runs walked in due order off the pending-only index, each joined to its
+        # enrolment by primary key. FOR UPDATE OF the runs only (other workers skip them, not wait); an
+        # "id IN (locked subquery)" form made the planner hash-join a scan of the whole step-run table.
+        claim = (
+            due.with_only_columns(*(r[c] for c in _DUE_COLUMNS), *enrolment_cols)
             .join_from(STEP_RUNS, ENROLMENTS, e.id == r.enrolment_id)
-            .where(r.id.in_(locked))
-        ).all()
-        return [_due(row[:6], row[6:]) for row in rows]
+            .with_for_update(skip_locked=True, of=STEP_RUNS)
+        )
+        return [_due(row[:6], row[6:]) for row in session.execute(claim).all()]
     # SQLite: a write first, so this transaction holds the write lock before it reads what to do.
     stmt = (
         update(STEP_RUNS)
@@ -143,16 +144,16 @@ def _due(run: Sequence[Any], en: Sequence[Any]) -> Due:
     run_id, enrolment_id, journey_id, customer_id, step_index, attempts = run
     status, version, staff_id, entered_at = en
     return Due(
-        run_id=int(run_id),
-        enrolment_id=int(enrolment_id),
-        journey_id=int(journey_id),
-        customer_id=int(customer_id),
-        step_index=int(step_index),
-        attempts=int(attempts or 0),
-        version=int(version),
-        staff_id=None if staff_id is None else int(staff_id),
-        entered_at=entered_at,
-        enrolment_status=status.value if isinstance(status, EnrolmentStatus) else str(status),
+        int(run_id),
+        int(enrolment_id),
+        int(journey_id),
+        int(customer_id),
+        int(step_index),
+        int(attempts or 0),
+        int(version),
+        None if staff_id is None else int(staff_id),
+        entered_at,
+        status.value if isinstance(status, EnrolmentStatus) else str(status),
     )
 
 
@@ -266,9 +267,7 @@ class _Engine:
                 batch.mark(due, _FAILED, {"failed": "definition"}, why)
             else:
                 step = definition.steps[due.step_index]
-                live.append(
-                    (due, Item(due=due, step=step, journey_code=code, marketing=definition.marketing))
-                )
+                live.append((due, Item(due, step, code, definition.marketing)))
         exiting = self._exits_firing(live)
         for due, _item in live:
             if due.enrolment_id in exiting:
@@ -320,8 +319,10 @@ def _write(session: Session, batch: _Batch, defs: dict[tuple[int, int], JourneyD
             continue
         at = step_due_at(due.entered_at, definition.steps[nxt].delay, definition.quiet_hours, zone)
         next_rows.append((due.enrolment_id, due.journey_id, due.customer_id, nxt, at))
-    insert_pending_runs(session, next_rows)
+    # Enrolments first: the new runs' foreign-key checks then find rows this transaction already updated,
+    # and lock nothing more (locking them first would write a lock record to each enrolment row).
     _update_enrolments(session, set(batch.done_enrolments), finished)
+    insert_pending_runs(session, next_rows)
     for reason, enrolment_ids in batch.exits.items():
         exit_enrolments(session, enrolment_ids, reason, batch.now)
     # Last, so the script rows every worker updates stay locked only until the commit that follows.

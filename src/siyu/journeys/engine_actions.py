@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, and_, or_, select, true
 from sqlalchemy.orm import Session, aliased
@@ -39,8 +38,7 @@ MANAGER_ROLES = ("admin", "private_domain_lead", "manager")
 Results = dict[int, list[dict[str, Any]]]  # run_id -> one result per action, in action order
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """One due run whose conditions hold: its step, journey code and whether touches are marketing."""
 
     due: Due

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 21:23:08.553425
+Create Date: 2026-11-24 21:31:05.014868
 """
 
 from collections.abc import Sequence
@@ -2529,16 +2529,10 @@ def upgrade() -> None:
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_journey_step_runs_customer_id_customers")
-        ),
-        sa.ForeignKeyConstraint(
             ["enrolment_id"],
             ["journey_enrolments.id"],
             name=op.f("fk_journey_step_runs_enrolment_id_journey_enrolments"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["journey_id"], ["journeys.id"], name=op.f("fk_journey_step_runs_journey_id_journeys")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_step_runs")),
         sa.UniqueConstraint(
@@ -2614,7 +2608,11 @@ def upgrade() -> None:
             "ix_outbound_messages_customer_created", ["customer_id", "created_at"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_outbound_messages_experiment_arm_id"), ["experiment_arm_id"], unique=False
+            "ix_outbound_messages_experiment_arm_id",
+            ["experiment_arm_id"],
+            unique=False,
+            postgresql_where=sa.text("experiment_arm_id IS NOT NULL"),
+            sqlite_where=sa.text("experiment_arm_id IS NOT NULL"),
         )
         batch_op.create_index("ix_outbound_messages_source", ["source_type", "source_id"], unique=False)
 
@@ -2748,7 +2746,11 @@ def downgrade() -> None:
     op.drop_table("wecom_group_messages")
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbound_messages_source")
-        batch_op.drop_index(batch_op.f("ix_outbound_messages_experiment_arm_id"))
+        batch_op.drop_index(
+            "ix_outbound_messages_experiment_arm_id",
+            postgresql_where=sa.text("experiment_arm_id IS NOT NULL"),
+            sqlite_where=sa.text("experiment_arm_id IS NOT NULL"),
+        )
         batch_op.drop_index("ix_outbound_messages_customer_created")
 
     op.drop_table("outbound_messages")
