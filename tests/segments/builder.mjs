@@ -10,6 +10,15 @@ const browser = await chromium.launch({
   timeout: 30000,
 });
 
+async function settled(page) {
+  // htmx wires up swapped-in controls only when the swap settles (≈ 20 ms later): a change fired before
+  // that is lost (and a value typed into a control still awaiting its swap is overwritten), so wait
+  // until no request is in flight and no swapped element is still marked as added or settling.
+  await page.waitForFunction(
+    () => !document.querySelector(".htmx-request, .htmx-added, .htmx-settling, .htmx-swapping"),
+  );
+}
+
 async function count(page, previous) {
   // The preview is debounced: wait until the number shown differs from the previous one (or appears).
   await page.waitForFunction(
@@ -45,10 +54,13 @@ try {
   // 3. Add a condition to the root group, make it "days since last order ≤ 30".
   await page.click('button[value="add:r"]');
   await page.waitForSelector('[data-key="r.1"]');
+  await settled(page);
   await page.selectOption('select[name="f:r.1"]', "last_order_days");
   await page.waitForSelector('select[name="o:r.1"] option[value="never"]', { state: "attached" });
+  await settled(page);
   await page.selectOption('select[name="o:r.1"]', "le");
   await page.waitForSelector('input[name="v:r.1"]');
+  await settled(page);
   await page.fill('input[name="v:r.1"]', "30");
   // Several edits in a row: let the debounced requests finish, then read the last count.
   await page.waitForTimeout(1500);
