@@ -116,11 +116,14 @@ def _claim(session: Session, now: datetime, limit: int, worker: str, journey_ids
         # enrolment by primary key. FOR UPDATE OF the runs only (other workers skip them, not wait); an
         # "id IN (locked subquery)" form made the planner hash-join a scan of the whole step-run table.
         claim = (
-            due.with_only_columns(*(r[c] for c in _DUE_COLUMNS), *enrolment_cols)
+            due.with_only_columns(*(r[c] for c in _DUE_COLUMNS), *enrolment_cols, r.due_at)
             .join_from(STEP_RUNS, ENROLMENTS, e.id == r.enrolment_id)
             .with_for_update(skip_locked=True, of=STEP_RUNS)
         )
-        return [_due(row[:6], row[6:]) for row in session.execute(claim).all()]
+        # Runs sharing a due_at come back in whatever order the plan gives (it changes with the table's
+        # statistics); the batch runs them in (due_at, id) order so ids, caps and results do not.
+        rows = sorted(session.execute(claim).all(), key=lambda row: (row[-1], row[0]))
+        return [_due(row[:6], row[6:10]) for row in rows]
     # SQLite: a write first, so this transaction holds the write lock before it reads what to do.
     stmt = (
         update(STEP_RUNS)
