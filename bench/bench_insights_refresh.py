@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from siyu.db.bulk import insert_rows
+from siyu.db.bulk import copy_rows, insert_rows
 from siyu.db.engine import make_engine, session_factory
 from siyu.insights import store
 from siyu.insights.contract import InsightSettings
@@ -109,7 +109,7 @@ def naive_write(session: Session, run_id: int, limit: int = 10_000) -> dict[str,
     session.rollback()
     session.execute(delete(CustomerInsight).where(CustomerInsight.customer_id <= int(cols.customer_id.max())))
     started = time.perf_counter()
-    store.write_rows(
+    copy_rows(
         session,
         store.INSIGHTS,
         store.INSIGHT_COLUMN_NAMES,
@@ -127,7 +127,7 @@ def compare_writes(session: Session, run_id: int) -> dict[str, float]:
     ).all()
     data = [tuple(r) for r in rows]
     out: dict[str, float] = {"rows": float(len(data))}
-    for name, fn in (("copy", store.copy_rows), ("executemany", insert_rows)):
+    for name, fn in (("copy", copy_rows), ("executemany", insert_rows)):
         session.execute(delete(CustomerInsight))
         started = time.perf_counter()
         for a in range(0, len(data), store.CHUNK):

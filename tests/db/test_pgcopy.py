@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.orm import Session
 
+from siyu.db.bulk import copy_rows
 from siyu.db.pgcopy import Field, column_kinds, copy_binary, encode_rows
 from siyu.insights import store
 
@@ -98,7 +99,7 @@ def test_binary_copy_stores_what_the_text_copy_stores(session: Session) -> None:
         session.execute(text(f"CREATE TEMP TABLE {name} (LIKE customer_insights)"))
         tables[name] = Table(name, MetaData(), *[c._copy() for c in store.INSIGHTS.c])
     names = store.INSIGHT_COLUMN_NAMES
-    store.copy_rows(session, tables["ci_text"], names, store._chunk_rows(cols, 0, n, 7, day.isoformat()))
+    copy_rows(session, tables["ci_text"], names, store._chunk_rows(cols, 0, n, 7, day.isoformat()))
     chunks = (
         encode_rows(store._chunk_fields(cols, a, min(n, a + 1000), 7, day, _kinds()))
         for a in range(0, n, 1000)

@@ -131,10 +131,12 @@ def encode_rows(fields: Sequence[Field]) -> bytes:
 
 def copy_binary(session: Session, table: Table, names: Sequence[str], chunks: Iterable[bytes]) -> None:
     """COPY table (names) FROM STDIN in binary format, the encoded rows given chunk by chunk."""
-    raw = session.connection().connection.driver_connection
+    connection = session.connection()
+    prep = connection.dialect.identifier_preparer
+    quoted = ", ".join(prep.quote(n) for n in names)
+    sql = f"COPY {prep.format_table(table)} ({quoted}) FROM STDIN (FORMAT BINARY)"
+    raw = connection.connection.driver_connection
     assert raw is not None
-    quoted = ", ".join(f'"{n}"' for n in names)
-    sql = f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)'
     with raw.cursor() as cursor, cursor.copy(sql) as copy:
         copy.write(SIGNATURE)
         for chunk in chunks:

@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from siyu.db.bulk import deferred_indexes, insert_rows
+from siyu.db.bulk import copy_rows, deferred_indexes
 from siyu.db.pgcopy import Field, column_kinds, copy_binary, encode_rows
 from siyu.models.insights import CustomerInsight, RfmSegmentSize, RfmSnapshot
 
@@ -143,24 +143,6 @@ def _chunk_fields(
     return fields
 
 
-def copy_rows(session: Session, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """PostgreSQL COPY of rows (values psycopg can dump: int, float, str, bool, None)."""
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    quoted = ", ".join(f'"{n}"' for n in names)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def write_rows(session: Session, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows by COPY on PostgreSQL (several times faster there) and executemany elsewhere."""
-    if session.get_bind().dialect.name == "postgresql":
-        copy_rows(session, table, names, rows)
-    else:
-        insert_rows(session, table, names, rows)
-
-
 def replace_insights(session: Session, run_id: int, computed_on: date, cols: InsightColumns) -> int:
     """Replace every customer_insights row with this run's; returns rows written."""
     session.flush()
@@ -180,7 +162,7 @@ def replace_insights(session: Session, run_id: int, computed_on: date, cols: Ins
     with deferred_indexes(session, [INSIGHTS], n):
         for a in range(0, n, CHUNK):
             b = min(n, a + CHUNK)
-            write_rows(session, INSIGHTS, INSIGHT_COLUMN_NAMES, _chunk_rows(cols, a, b, run_id, day))
+            copy_rows(session, INSIGHTS, INSIGHT_COLUMN_NAMES, _chunk_rows(cols, a, b, run_id, day))
     return n
 
 
@@ -197,7 +179,7 @@ def write_snapshots(session: Session, computed_on: date, customer_id: np.ndarray
     for a in range(0, n, CHUNK):
         b = min(n, a + CHUNK)
         rows = list(zip([day] * (b - a), ids[a:b].astype(np.int64).tolist(), segs[a:b].tolist(), strict=True))
-        write_rows(session, SNAPSHOTS, ["computed_on", "customer_id", "rfm_segment"], rows)
+        copy_rows(session, SNAPSHOTS, ["computed_on", "customer_id", "rfm_segment"], rows)
     return n
 
 
